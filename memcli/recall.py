@@ -1,0 +1,169 @@
+"""Hybrid retrieval: vector KNN and FTS5 BM25, fused, then widened by message range.
+
+Only the store's narrow interface is used here (keyword search, vector
+search, messages by rowid, neighbours), so a different backend does not
+change this module.
+"""
+
+import math
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+
+from memcli.records import Filters, Message
+from memcli.timefmt import parse
+
+MODES = ("hybrid", "vector", "keyword")
+RRF_K = 60
+
+STOPWORDS = frozenset(
+    """a about above after again against all am an and any are as at be because been before
+    being below between both but by can could did do does doing down during each few for from
+    further had has have having he her here hers herself him himself his how i if in into is it
+    its itself just me more most my myself no nor not now of off on once only or other our ours
+    ourselves out over own same she should so some such than that the their theirs them
+    themselves then there these they this those through to too under until up very was we were
+    what when where which while who whom why will with would you your yours yourself
+    yourselves did does doing s t don""".split()
+)
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+def query_terms(query: str) -> list[str]:
+    """Content words of the query for BM25; all words if it has nothing else."""
+    words = [w.lower() for w in _WORD.findall(query)]
+    content = [w for w in words if w not in STOPWORDS]
+    return list(dict.fromkeys(content or words))
+
+
+@dataclass
+class RecallOptions:
+    top_k: int = 4
+    message_range: int = 1
+    mode: str = "hybrid"
+    threshold: float | None = None
+    half_life_days: float | None = None
+    candidates: int = 60  # per retriever, before fusion
+    vector_weight: float = 1.0
+    keyword_weight: float = 1.0
+
+
+@dataclass
+class Hit:
+    message: Message
+    score: float | None
+    context_of: str | None = None  # id of the hit this message surrounds
+    sources: dict = field(default_factory=dict)
+
+    def to_dict(self) -> dict:
+        out = self.message.to_dict()
+        out["score"] = None if self.score is None else round(self.score, 6)
+        if self.context_of is not None:
+            out["context"] = True
+            out["context_of"] = self.context_of
+        return out
+
+
+@dataclass
+class RecallResult:
+    query: str
+    hits: list[Hit]
+    mode: str  # the mode actually used (hybrid may fall back to keyword)
+    notices: list[str] = field(default_factory=list)
+
+
+def fuse(
+    ranked_lists: list[tuple[list[tuple[int, float]], float]], k: int = RRF_K
+) -> dict[int, float]:
+    """Weighted reciprocal-rank fusion, normalised so a top hit in every list scores 1."""
+    total_weight = sum(w for _, w in ranked_lists) or 1.0
+    best = 1.0 / (k + 1)
+    scores: dict[int, float] = {}
+    for ranked, weight in ranked_lists:
+        for rank, (rowid, _) in enumerate(ranked):
+            scores[rowid] = scores.get(rowid, 0.0) + weight / (k + rank + 1)
+    return {rowid: s / (best * total_weight) for rowid, s in scores.items()}
+
+
+def _decay(created_at: str, half_life_days: float, now: datetime) -> float:
+    age_days = max(0.0, (now - parse(created_at)).total_seconds() / 86400)
+    return math.pow(0.5, age_days / half_life_days)
+
+
+class Recaller:
+    def __init__(self, store):
+        self.store = store
+
+    def search(
+        self,
+        query: str,
+        filters: Filters,
+        options: RecallOptions,
+        query_vector: bytes | None,
+        notices: list[str],
+    ) -> tuple[list[tuple[int, float]], str]:
+        """Ranked (rowid, score) of primary hits and the mode used."""
+        mode = options.mode
+        if mode in ("hybrid", "vector") and query_vector is None:
+            if mode == "vector":
+                return [], mode
+            mode = "keyword"
+        n = max(options.candidates, options.top_k)
+        keyword = []
+        if mode in ("hybrid", "keyword"):
+            keyword = self.store.keyword.search(query_terms(query), filters, n)
+        vector = []
+        if mode in ("hybrid", "vector"):
+            vector = self.store.vectors.search(query_vector, filters, n)
+        if mode == "vector":
+            scored = dict(vector)
+        elif mode == "keyword":
+            top = keyword[0][1] if keyword else 1.0
+            scored = {rowid: s / top if top > 0 else 0.0 for rowid, s in keyword}
+        else:
+            scored = fuse([(keyword, options.keyword_weight), (vector, options.vector_weight)])
+        return sorted(scored.items(), key=lambda kv: -kv[1]), mode
+
+    def recall(
+        self,
+        query: str,
+        filters: Filters,
+        options: RecallOptions,
+        query_vector: bytes | None = None,
+        notices: list[str] | None = None,
+    ) -> RecallResult:
+        notices = notices if notices is not None else []
+        ranked, mode = self.search(query, filters, options, query_vector, notices)
+        if not ranked:
+            return RecallResult(query, [], mode, notices)
+        messages = self.store.messages.by_rowids([rowid for rowid, _ in ranked])
+        if options.half_life_days:
+            now = datetime.now(UTC)
+            ranked = sorted(
+                (
+                    (rowid, s * _decay(messages[rowid].created_at, options.half_life_days, now))
+                    for rowid, s in ranked
+                ),
+                key=lambda kv: -kv[1],
+            )
+        if options.threshold is not None:
+            ranked = [(rowid, s) for rowid, s in ranked if s >= options.threshold]
+        primary = [Hit(messages[rowid], score) for rowid, score in ranked[: options.top_k]]
+        return RecallResult(query, self._with_context(primary, options.message_range), mode, notices)
+
+    def _with_context(self, primary: list[Hit], message_range: int) -> list[Hit]:
+        """Each hit followed by its neighbours (in time order); no message appears twice."""
+        if message_range <= 0:
+            return primary
+        seen = {h.message.id for h in primary}
+        out: list[Hit] = []
+        for hit in primary:
+            # the hit first, so `.[0]` of the JSON is always the best match
+            out.append(hit)
+            before, after = self.store.messages.neighbours(hit.message, message_range, message_range)
+            for m in before + after:
+                if m.id not in seen:
+                    seen.add(m.id)
+                    out.append(Hit(m, None, context_of=hit.message.id))
+        return out

@@ -1,0 +1,84 @@
+"""The SQLite store: every SQL statement memcli runs lives under this package.
+
+`Store` is the narrow interface the rest of memcli uses (threads, messages,
+vectors, keyword search, observations, settings); a future PostgreSQL
+backend replaces this package and nothing above it.
+"""
+
+from contextlib import contextmanager
+from pathlib import Path
+
+from memcli.store.connection import connect
+from memcli.store.keyword import KeywordIndex
+from memcli.store.messages import MessageTable
+from memcli.store.migrations import ensure_schema
+from memcli.store.threads import ThreadTable
+from memcli.store.vectors import VectorIndex
+
+
+class Store:
+    def __init__(self, path: Path | str):
+        self.path = Path(path) if str(path) != ":memory:" else path
+        self.conn, self.vec_error = connect(path)
+        ensure_schema(self.conn)
+        self.threads = ThreadTable(self.conn)
+        self.messages = MessageTable(self.conn)
+        self.vectors = VectorIndex(self.conn)
+        self.keyword = KeywordIndex(self.conn)
+
+    @contextmanager
+    def transaction(self):
+        """One write transaction; IMMEDIATE so concurrent writers queue on busy_timeout."""
+        if self.conn.in_transaction:
+            yield
+            return
+        self.conn.execute("BEGIN IMMEDIATE")
+        try:
+            yield
+        except BaseException:
+            self.conn.execute("ROLLBACK")
+            raise
+        self.conn.execute("COMMIT")
+
+    def get_setting(self, key: str) -> str | None:
+        row = self.conn.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_setting(self, key: str, value: str) -> None:
+        self.conn.execute(
+            "INSERT INTO settings(key, value) VALUES (?, ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+    def stats(self) -> dict:
+        q = lambda sql: self.conn.execute(sql).fetchone()[0]  # noqa: E731
+        size = self.path.stat().st_size if isinstance(self.path, Path) else 0
+        return {
+            "path": str(self.path),
+            "bytes": size,
+            "resources": q("SELECT count(*) FROM resources"),
+            "threads": q("SELECT count(*) FROM threads"),
+            "messages": q("SELECT count(*) FROM messages"),
+            "tokens": q("SELECT coalesce(sum(token_count), 0) FROM messages"),
+            "embedded_messages": q("SELECT count(DISTINCT message_rowid) FROM chunks"),
+            "chunks": q("SELECT count(*) FROM chunks"),
+            "embedding_model": self.get_setting("embedding_model"),
+            "embedding_dim": int(self.get_setting("embedding_dim") or 0) or None,
+        }
+
+    def integrity_check(self) -> str:
+        return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
+
+    def backup(self, target: Path) -> None:
+        """A consistent snapshot via SQLite's online backup, safe while others write."""
+        from memcli.store.connection import connect as _connect
+
+        dest, _ = _connect(target, require_vec=False)
+        try:
+            self.conn.backup(dest)
+        finally:
+            dest.close()
+
+    def close(self) -> None:
+        self.conn.close()

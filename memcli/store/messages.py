@@ -1,0 +1,213 @@
+"""Messages: batched idempotent inserts, windowed reads, deletes."""
+
+import json
+from collections.abc import Iterator
+
+from memcli.errors import InputError
+from memcli.records import Message
+
+_COLUMNS = "rowid, id, thread_id, resource_id, role, content, metadata, token_count, created_at"
+
+
+def _message(row) -> Message:
+    return Message(
+        rowid=row["rowid"],
+        id=row["id"],
+        thread_id=row["thread_id"],
+        resource_id=row["resource_id"],
+        role=row["role"],
+        content=row["content"],
+        metadata=json.loads(row["metadata"] or "{}"),
+        token_count=row["token_count"],
+        created_at=row["created_at"],
+    )
+
+
+def _dump(metadata) -> str:
+    return json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
+
+
+class MessageTable:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def upsert_many(self, messages: list[Message]) -> tuple[list[int], int]:
+        """Insert new messages, update changed ones with the same id.
+
+        Returns (rowids that are new or changed, number unchanged). Run inside
+        a transaction. A known id in another thread is an error: ids are global.
+        """
+        existing = self.by_ids([m.id for m in messages])
+        written, unchanged = [], 0
+        for m in messages:
+            old = existing.get(m.id)
+            if old is None:
+                cur = self.conn.execute(
+                    "INSERT INTO messages(id, thread_id, resource_id, role, content, metadata, "
+                    "token_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+                    [
+                        m.id,
+                        m.thread_id,
+                        m.resource_id,
+                        m.role,
+                        m.content,
+                        _dump(m.metadata),
+                        m.token_count,
+                        m.created_at,
+                    ],
+                )
+                m.rowid = cur.lastrowid
+                existing[m.id] = m
+                written.append(m.rowid)
+                continue
+            if old.thread_id != m.thread_id:
+                raise InputError(
+                    f"message id {m.id} already belongs to thread {old.thread_id}, not {m.thread_id}"
+                )
+            m.rowid = old.rowid
+            same = (old.role, old.content, old.metadata, old.created_at) == (
+                m.role,
+                m.content,
+                m.metadata,
+                m.created_at,
+            )
+            if same:
+                unchanged += 1
+                continue
+            self.conn.execute(
+                "UPDATE messages SET role = ?, content = ?, metadata = ?, token_count = ?, "
+                "created_at = ? WHERE rowid = ?",
+                [m.role, m.content, _dump(m.metadata), m.token_count, m.created_at, m.rowid],
+            )
+            # changed text needs new vectors
+            self.conn.execute("DELETE FROM chunks WHERE message_rowid = ?", [m.rowid])
+            existing[m.id] = m
+            written.append(m.rowid)
+        return written, unchanged
+
+    def by_ids(self, ids: list[str]) -> dict[str, Message]:
+        out = {}
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.conn.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE id IN ({marks})", part
+            ):
+                out[row["id"]] = _message(row)
+        return out
+
+    def by_rowids(self, rowids: list[int]) -> dict[int, Message]:
+        out = {}
+        for start in range(0, len(rowids), 500):
+            part = rowids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            for row in self.conn.execute(
+                f"SELECT {_COLUMNS} FROM messages WHERE rowid IN ({marks})", part
+            ):
+                out[row["rowid"]] = _message(row)
+        return out
+
+    def window(
+        self,
+        thread_id: str,
+        *,
+        last: int | None = None,
+        max_tokens: int | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        offset: int = 0,
+        limit: int | None = None,
+    ) -> list[Message]:
+        """Messages of a thread in chronological order.
+
+        With `last` or `max_tokens`, reads newest-first through the
+        (thread_id, created_at, rowid) index and stops as soon as the window
+        is full, so cost grows with what is returned, not the thread's length.
+        """
+        where, params = ["thread_id = ?"], [thread_id]
+        if since:
+            where.append("created_at >= ?")
+            params.append(since)
+        if until:
+            where.append("created_at <= ?")
+            params.append(until)
+        clause = " AND ".join(where)
+        if last is None and max_tokens is None:
+            sql = f"SELECT {_COLUMNS} FROM messages WHERE {clause} ORDER BY created_at, rowid"
+            sql += " LIMIT ? OFFSET ?"
+            params += [limit if limit is not None else -1, offset]
+            return [_message(r) for r in self.conn.execute(sql, params)]
+        sql = f"SELECT {_COLUMNS} FROM messages WHERE {clause} ORDER BY created_at DESC, rowid DESC"
+        picked, tokens = [], 0
+        for row in self.conn.execute(sql, params):
+            if last is not None and len(picked) >= last:
+                break
+            if max_tokens is not None and tokens + row["token_count"] > max_tokens:
+                break
+            tokens += row["token_count"]
+            picked.append(_message(row))
+        picked.reverse()
+        return picked
+
+    def iter_all(
+        self, *, thread_id: str | None = None, resource_id: str | None = None
+    ) -> Iterator[Message]:
+        where, params = [], []
+        if thread_id is not None:
+            where.append("thread_id = ?")
+            params.append(thread_id)
+        if resource_id is not None:
+            where.append("resource_id = ?")
+            params.append(resource_id)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        order = " ORDER BY thread_id, created_at, rowid" if thread_id is None else " ORDER BY created_at, rowid"
+        for row in self.conn.execute(f"SELECT {_COLUMNS} FROM messages{clause}{order}", params):
+            yield _message(row)
+
+    def neighbours(self, message: Message, before: int, after: int) -> tuple[list[Message], list[Message]]:
+        """The `before` messages preceding and `after` following one, same thread."""
+        key = [message.thread_id, message.created_at, message.created_at, message.rowid]
+        prev = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE thread_id = ? AND "
+            "(created_at < ? OR (created_at = ? AND rowid < ?)) "
+            "ORDER BY created_at DESC, rowid DESC LIMIT ?",
+            [*key, before],
+        ).fetchall()
+        nxt = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE thread_id = ? AND "
+            "(created_at > ? OR (created_at = ? AND rowid > ?)) "
+            "ORDER BY created_at, rowid LIMIT ?",
+            [*key, after],
+        ).fetchall()
+        return [_message(r) for r in reversed(prev)], [_message(r) for r in nxt]
+
+    def delete(self, ids: list[str]) -> int:
+        removed = 0
+        for start in range(0, len(ids), 500):
+            part = ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            cur = self.conn.execute(f"DELETE FROM messages WHERE id IN ({marks})", part)
+            removed += cur.rowcount
+        return removed
+
+    def totals(self, thread_id: str) -> tuple[int, int]:
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(sum(token_count), 0) FROM messages WHERE thread_id = ?",
+            [thread_id],
+        ).fetchone()
+        return row[0], row[1]
+
+    def missing_embeddings(self, limit: int, after_rowid: int = 0) -> list[Message]:
+        """Messages with no chunk yet, oldest first, for backfill."""
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM messages m WHERE rowid > ? AND NOT EXISTS "
+            "(SELECT 1 FROM chunks c WHERE c.message_rowid = m.rowid) ORDER BY rowid LIMIT ?",
+            [after_rowid, limit],
+        ).fetchall()
+        return [_message(r) for r in rows]
+
+    def count_missing_embeddings(self) -> int:
+        return self.conn.execute(
+            "SELECT count(*) FROM messages m WHERE NOT EXISTS "
+            "(SELECT 1 FROM chunks c WHERE c.message_rowid = m.rowid)"
+        ).fetchone()[0]

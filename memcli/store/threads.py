@@ -1,0 +1,149 @@
+"""Resources and threads."""
+
+import json
+from typing import Any
+
+from memcli.records import Thread
+from memcli.timefmt import now
+
+ORDER_COLUMNS = {"created": "t.created_at", "updated": "t.updated_at"}
+
+_SELECT = """
+SELECT t.*,
+       (SELECT count(*) FROM messages m WHERE m.thread_id = t.id) AS message_count,
+       (SELECT max(m.created_at) FROM messages m WHERE m.thread_id = t.id) AS last_message_at
+FROM threads t
+"""
+
+
+def _thread(row) -> Thread:
+    keys = row.keys()
+    return Thread(
+        id=row["id"],
+        resource_id=row["resource_id"],
+        title=row["title"],
+        metadata=json.loads(row["metadata"] or "{}"),
+        cloned_from=row["cloned_from"],
+        created_at=row["created_at"],
+        updated_at=row["updated_at"],
+        message_count=row["message_count"] if "message_count" in keys else None,
+        last_message_at=row["last_message_at"] if "last_message_at" in keys else None,
+    )
+
+
+def metadata_path(key: str) -> str:
+    """A JSON path for one top-level key, quoted so any key text is safe."""
+    return '$."' + key.replace('"', '""') + '"'
+
+
+class ThreadTable:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def ensure_resource(self, resource_id: str, at: str | None = None) -> None:
+        stamp = at or now()
+        self.conn.execute(
+            "INSERT OR IGNORE INTO resources(id, created_at, updated_at) VALUES (?, ?, ?)",
+            [resource_id, stamp, stamp],
+        )
+
+    def resource_exists(self, resource_id: str) -> bool:
+        row = self.conn.execute("SELECT 1 FROM resources WHERE id = ?", [resource_id]).fetchone()
+        return row is not None
+
+    def insert(self, thread: Thread) -> None:
+        self.ensure_resource(thread.resource_id, thread.created_at)
+        self.conn.execute(
+            "INSERT INTO threads(id, resource_id, title, metadata, cloned_from, created_at, updated_at) "
+            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            [
+                thread.id,
+                thread.resource_id,
+                thread.title,
+                json.dumps(thread.metadata, ensure_ascii=False),
+                thread.cloned_from,
+                thread.created_at,
+                thread.updated_at or thread.created_at,
+            ],
+        )
+
+    def get(self, thread_id: str, *, with_counts: bool = False) -> Thread | None:
+        sql = (_SELECT if with_counts else "SELECT t.* FROM threads t") + " WHERE t.id = ?"
+        row = self.conn.execute(sql, [thread_id]).fetchone()
+        return _thread(row) if row else None
+
+    def owners(self, thread_ids: list[str]) -> dict[str, str]:
+        """thread id -> resource id, for those that exist."""
+        out = {}
+        for start in range(0, len(thread_ids), 500):
+            part = thread_ids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(
+                f"SELECT id, resource_id FROM threads WHERE id IN ({marks})", part
+            ).fetchall()
+            out.update({r[0]: r[1] for r in rows})
+        return out
+
+    def list(
+        self,
+        *,
+        resource_id: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        cloned_from: str | None = None,
+        order_by: str = "created",
+        descending: bool = True,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> tuple[list[Thread], int]:
+        where, params = [], []
+        if resource_id is not None:
+            where.append("t.resource_id = ?")
+            params.append(resource_id)
+        if cloned_from is not None:
+            where.append("t.cloned_from = ?")
+            params.append(cloned_from)
+        for key, value in (metadata or {}).items():
+            where.append("json_extract(t.metadata, ?) = ?")
+            params += [metadata_path(key), value]
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        total = self.conn.execute(f"SELECT count(*) FROM threads t{clause}", params).fetchone()[0]
+        direction = "DESC" if descending else "ASC"
+        column = ORDER_COLUMNS[order_by]
+        rows = self.conn.execute(
+            f"{_SELECT}{clause} ORDER BY {column} {direction}, t.id {direction} LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+        return [_thread(r) for r in rows], total
+
+    def latest_for_resource(self, resource_id: str) -> Thread | None:
+        row = self.conn.execute(
+            "SELECT t.* FROM threads t WHERE resource_id = ? ORDER BY updated_at DESC LIMIT 1",
+            [resource_id],
+        ).fetchone()
+        return _thread(row) if row else None
+
+    def update(self, thread_id: str, *, title=None, metadata=None) -> None:
+        sets, params = ["updated_at = ?"], [now()]
+        if title is not None:
+            sets.append("title = ?")
+            params.append(title)
+        if metadata is not None:
+            sets.append("metadata = ?")
+            params.append(json.dumps(metadata, ensure_ascii=False))
+        self.conn.execute(f"UPDATE threads SET {', '.join(sets)} WHERE id = ?", [*params, thread_id])
+
+    def touch(self, thread_id: str, at: str) -> None:
+        """Move updated_at forward to the newest message's time."""
+        self.conn.execute(
+            "UPDATE threads SET updated_at = ? WHERE id = ? AND updated_at < ?",
+            [at, thread_id, at],
+        )
+
+    def delete(self, thread_id: str) -> int:
+        """Delete a thread; messages, FTS rows, chunks, vectors and observations follow
+        through foreign keys and triggers. Returns the number of messages removed."""
+        count = self.conn.execute(
+            "SELECT count(*) FROM messages WHERE thread_id = ?", [thread_id]
+        ).fetchone()[0]
+        self.conn.execute("DELETE FROM threads WHERE id = ?", [thread_id])
+        return count

@@ -1,0 +1,43 @@
+"""Token counting with tiktoken, offline.
+
+tiktoken downloads its BPE files on first use; litellm ships cl100k_base,
+o200k_base and p50k_base, so unless the user set TIKTOKEN_CACHE_DIR we point
+it at that folder (found without importing litellm, which is slow).
+"""
+
+import importlib.util
+import os
+from functools import lru_cache
+from pathlib import Path
+
+DEFAULT_ENCODING = "cl100k_base"
+
+
+def _bundled_cache_dir() -> str | None:
+    spec = importlib.util.find_spec("litellm")
+    if not spec or not spec.submodule_search_locations:
+        return None
+    folder = Path(list(spec.submodule_search_locations)[0]) / "litellm_core_utils" / "tokenizers"
+    return str(folder) if folder.is_dir() else None
+
+
+@lru_cache(maxsize=4)
+def encoding(name: str = DEFAULT_ENCODING):
+    if "TIKTOKEN_CACHE_DIR" not in os.environ:
+        bundled = _bundled_cache_dir()
+        if bundled:
+            os.environ["TIKTOKEN_CACHE_DIR"] = bundled
+    import tiktoken
+
+    return tiktoken.get_encoding(name)
+
+
+def count(text: str, encoding_name: str = DEFAULT_ENCODING) -> int:
+    return len(encoding(encoding_name).encode_ordinary(text))
+
+
+def count_many(texts: list[str], encoding_name: str = DEFAULT_ENCODING) -> list[int]:
+    if not texts:
+        return []
+    enc = encoding(encoding_name)
+    return [len(tokens) for tokens in enc.encode_ordinary_batch(texts, num_threads=2)]
