@@ -30,7 +30,7 @@ def main():
     ap.add_argument("--k", default="1,5,10,20")
     args = ap.parse_args()
     ks = [int(k) for k in args.k.split(",")]
-    samples = json.load(open(args.data))
+    samples = json.loads(Path(args.data).read_text())
     embedder = embeddings.load()
     scores = {name: {k: [] for k in ks} for name in ["all", *lr.CATEGORY.values()]}
     t_import = t_recall = 0.0
@@ -48,7 +48,10 @@ def main():
             qs = [(q, g) for q, g in qs if g]
             t = time.perf_counter()
             results = mem.recall_many(
-                [{"query": q["question"], "resource_id": sample["sample_id"], "top_k": max(ks)} for q, _ in qs],
+                [
+                    {"query": q["question"], "resource_id": sample["sample_id"], "top_k": max(ks)}
+                    for q, _ in qs
+                ],
                 message_range=0,
                 mode=args.mode,
             )

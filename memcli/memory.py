@@ -17,8 +17,8 @@ from typing import IO, Any
 from memcli import paths, tokens
 from memcli.errors import EmbeddingUnavailable, InputError, NotFoundError, OwnershipError
 from memcli.io.jsonl import message_from_obj, read_lines
+from memcli.recall import Recaller, RecallOptions, RecallResult
 from memcli.records import Filters, Message, Thread
-from memcli.recall import RecallOptions, RecallResult, Recaller
 from memcli.store import Store
 from memcli.store.vectors import ModelMismatch
 from memcli.timefmt import now
@@ -177,9 +177,7 @@ class Memory:
         self.save_messages([message], embed=embed)
         return message
 
-    def save_messages(
-        self, messages: Iterable[Message | dict], *, embed: bool = True
-    ) -> WriteSummary:
+    def save_messages(self, messages: Iterable[Message | dict], *, embed: bool = True) -> WriteSummary:
         """Validate and store messages in one transaction, with their vectors."""
         batch = [m if isinstance(m, Message) else message_from_obj(m) for m in messages]
         summary = WriteSummary()

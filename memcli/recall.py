@@ -73,9 +73,7 @@ class RecallResult:
     notices: list[str] = field(default_factory=list)
 
 
-def fuse(
-    ranked_lists: list[tuple[list[tuple[int, float]], float]], k: int = RRF_K
-) -> dict[int, float]:
+def fuse(ranked_lists: list[tuple[list[tuple[int, float]], float]], k: int = RRF_K) -> dict[int, float]:
     """Weighted reciprocal-rank fusion, normalised so a top hit in every list scores 1."""
     total_weight = sum(w for _, w in ranked_lists) or 1.0
     best = 1.0 / (k + 1)

@@ -52,9 +52,7 @@ def _check_metadata(value: Any, depth: int = 0) -> None:
         _check_unicode(value, "metadata value")
 
 
-def message_from_obj(
-    obj: Any, *, thread_id: str | None = None, resource_id: str | None = None
-) -> Message:
+def message_from_obj(obj: Any, *, thread_id: str | None = None, resource_id: str | None = None) -> Message:
     """Validate one decoded line (or API dict) into a Message; raise InputError."""
     if not isinstance(obj, dict):
         raise InputError(f"expected a JSON object, got {type(obj).__name__}")

@@ -5,6 +5,7 @@ The stock CPython here (and macOS' system Python) is built without
 (all platforms), which both bundle a recent SQLite that can load extensions.
 """
 
+import importlib.util
 import os
 from pathlib import Path
 
@@ -39,15 +40,17 @@ def _create_private_file(path: Path) -> None:
 
 def load_vec(conn) -> str | None:
     """Load sqlite-vec into conn; return None on success, else why not."""
-    try:
-        import sqlite_vec
-    except ImportError:
+    # Find the shared library without `import sqlite_vec`: that module imports
+    # numpy (~100 ms), which light commands must not pay for.
+    spec = importlib.util.find_spec("sqlite_vec")
+    if spec is None or not spec.submodule_search_locations:
         return "the sqlite-vec package is not installed (pip install sqlite-vec)"
+    library = os.path.join(list(spec.submodule_search_locations)[0], "vec0")
     if not hasattr(conn, "enable_load_extension"):
         return f"this Python's sqlite3 cannot load extensions; {VEC_FIX}"
     try:
         conn.enable_load_extension(True)
-        sqlite_vec.load(conn)
+        conn.load_extension(library)
         conn.enable_load_extension(False)
     except Exception as exc:  # the driver's own error types vary
         return f"sqlite-vec failed to load ({exc}); {VEC_FIX}"

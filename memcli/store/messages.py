@@ -90,9 +90,7 @@ class MessageTable:
         for start in range(0, len(ids), 500):
             part = ids[start : start + 500]
             marks = ",".join("?" * len(part))
-            for row in self.conn.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE id IN ({marks})", part
-            ):
+            for row in self.conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE id IN ({marks})", part):
                 out[row["id"]] = _message(row)
         return out
 
@@ -101,9 +99,7 @@ class MessageTable:
         for start in range(0, len(rowids), 500):
             part = rowids[start : start + 500]
             marks = ",".join("?" * len(part))
-            for row in self.conn.execute(
-                f"SELECT {_COLUMNS} FROM messages WHERE rowid IN ({marks})", part
-            ):
+            for row in self.conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE rowid IN ({marks})", part):
                 out[row["rowid"]] = _message(row)
         return out
 
@@ -149,9 +145,7 @@ class MessageTable:
         picked.reverse()
         return picked
 
-    def iter_all(
-        self, *, thread_id: str | None = None, resource_id: str | None = None
-    ) -> Iterator[Message]:
+    def iter_all(self, *, thread_id: str | None = None, resource_id: str | None = None) -> Iterator[Message]:
         where, params = [], []
         if thread_id is not None:
             where.append("thread_id = ?")
@@ -160,7 +154,9 @@ class MessageTable:
             where.append("resource_id = ?")
             params.append(resource_id)
         clause = (" WHERE " + " AND ".join(where)) if where else ""
-        order = " ORDER BY thread_id, created_at, rowid" if thread_id is None else " ORDER BY created_at, rowid"
+        order = (
+            " ORDER BY thread_id, created_at, rowid" if thread_id is None else " ORDER BY created_at, rowid"
+        )
         for row in self.conn.execute(f"SELECT {_COLUMNS} FROM messages{clause}{order}", params):
             yield _message(row)
 

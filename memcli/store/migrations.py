@@ -115,7 +115,7 @@ def m001_core(db):
         CREATE TRIGGER threads_delete_observations AFTER DELETE ON threads BEGIN
             DELETE FROM observations WHERE scope = 'thread' AND scope_id = old.id;
         END;
-        """
+        """,
     )
 
 

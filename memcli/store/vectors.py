@@ -40,9 +40,7 @@ class VectorIndex:
         self.conn = conn
 
     def exists(self) -> bool:
-        row = self.conn.execute(
-            "SELECT 1 FROM sqlite_master WHERE name = ?", [TABLE]
-        ).fetchone()
+        row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [TABLE]).fetchone()
         return row is not None
 
     def model(self) -> tuple[str, int] | None:

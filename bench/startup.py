@@ -1,0 +1,57 @@
+"""Whole-process start-up time of light commands, as ratios to a bare interpreter.
+
+    python bench/startup.py [--runs 15]
+
+Prints a Markdown table; medians of --runs runs each, measured in one run
+so the ratios hold on a noisy shared machine.
+"""
+
+import argparse
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+
+def median_seconds(cmd: list[str], runs: int, env: dict) -> float:
+    times = []
+    for _ in range(runs):
+        start = time.perf_counter()
+        subprocess.run(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, check=False)
+        times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=15)
+    args = ap.parse_args()
+    py = sys.executable
+    with tempfile.TemporaryDirectory() as tmp:
+        env = dict(os.environ, MEMCLI_DB=os.path.join(tmp, "bench.db"))
+        subprocess.run(
+            [py, "-m", "memcli", "threads", "new", "--id", "t", "-r", "r"],
+            env=env,
+            check=True,
+            stdout=subprocess.DEVNULL,
+        )
+        cases = {
+            "python -c pass": [py, "-c", "pass"],
+            "python -c 'import typer, rich, sqlite3'": [py, "-c", "import typer, rich, sqlite3"],
+            "memcli --help": [py, "-m", "memcli", "--help"],
+            "memcli threads list": [py, "-m", "memcli", "threads", "list"],
+            "memcli messages list -t t": [py, "-m", "memcli", "messages", "list", "-t", "t"],
+        }
+        results = {name: median_seconds(cmd, args.runs, env) for name, cmd in cases.items()}
+    base = results["python -c pass"]
+    floor = results["python -c 'import typer, rich, sqlite3'"]
+    print(f"| command | median ms | × python -c pass | × import typer, rich, sqlite3 |")
+    print("| --- | --- | --- | --- |")
+    for name, seconds in results.items():
+        print(f"| `{name}` | {seconds * 1000:.0f} | {seconds / base:.2f} | {seconds / floor:.2f} |")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""The command line: parse, call memcli.Memory, render. No storage logic here."""

@@ -1,0 +1,59 @@
+"""Pieces every command shares: opening Memory, option types, argument parsing."""
+
+import json
+import os
+import sys
+from typing import Annotated, Any
+
+import typer
+
+from memcli.errors import UsageError
+
+STATE: dict[str, Any] = {"db": None, "debug": False}
+
+ResourceOpt = Annotated[
+    str | None,
+    typer.Option("--resource", "-r", help="Resource (user) that owns the thread; checked against the owner."),
+]
+JsonOpt = Annotated[bool, typer.Option("--json", help="Output JSON.")]
+NlOpt = Annotated[bool, typer.Option("--nl", help="Output one JSON object per line.")]
+
+
+def open_memory():
+    from memcli.memory import Memory
+
+    return Memory(STATE["db"])
+
+
+def default_resource(value: str | None) -> str | None:
+    return value or os.environ.get("MEMCLI_RESOURCE") or None
+
+
+def parse_meta(pairs: list[str] | None) -> dict[str, Any]:
+    """k=v pairs; a value that is valid JSON (1, true, [..]) keeps its type."""
+    out: dict[str, Any] = {}
+    for pair in pairs or []:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--meta takes key=value, not {pair!r}")
+        try:
+            out[key] = json.loads(value)
+        except json.JSONDecodeError:
+            out[key] = value
+    return out
+
+
+def read_text_arg(text: str | None) -> str:
+    """TEXT, or stdin when TEXT is '-' or missing and stdin is piped."""
+    if text is None or text == "-":
+        if text is None and sys.stdin.isatty():
+            raise UsageError("give the text as an argument, or pipe it in (use - for stdin)")
+        data = sys.stdin.buffer.read()
+        try:
+            # `echo text | memcli add` should not store echo's newline
+            return data.decode("utf-8").rstrip("\n")
+        except UnicodeDecodeError as exc:
+            from memcli.errors import InputError
+
+            raise InputError(f"stdin is not valid UTF-8 (byte {exc.start})") from None
+    return text

@@ -1,0 +1,95 @@
+"""memcli add, memcli messages list|delete"""
+
+from typing import Annotated
+
+import typer
+
+from memcli.cli import output
+from memcli.cli.common import (
+    JsonOpt,
+    NlOpt,
+    ResourceOpt,
+    default_resource,
+    open_memory,
+    parse_meta,
+    read_text_arg,
+)
+from memcli.records import ROLES
+from memcli.timefmt import parse_bound
+
+app = typer.Typer(help="List and delete messages.", no_args_is_help=True)
+
+COLUMNS = [("created_at", "time"), ("role", "role"), ("id", "id"), ("content", "content")]
+ThreadOpt = Annotated[str, typer.Option("--thread", "-t", help="Thread id.")]
+
+
+def add(
+    text: Annotated[str | None, typer.Argument(help="Message text; - or a pipe reads stdin.")] = None,
+    thread: ThreadOpt = ...,
+    resource: ResourceOpt = None,
+    role: Annotated[str, typer.Option("--role", help="|".join(ROLES))] = "user",
+    meta: Annotated[list[str] | None, typer.Option("--meta", help="Metadata key=value.")] = None,
+    no_embed: Annotated[bool, typer.Option("--no-embed", help="Do not compute its vector now.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Save a message to a thread (created on first use); prints the message id."""
+    from memcli.errors import UsageError
+
+    if role not in ROLES:
+        raise UsageError(f"--role takes one of {', '.join(ROLES)}")
+    content = read_text_arg(text)
+    with open_memory() as mem:
+        message = mem.add_message(
+            content,
+            thread,
+            default_resource(resource),
+            role=role,
+            metadata=parse_meta(meta),
+            embed=not no_embed,
+        )
+    if as_json:
+        output.write_json(message.to_dict())
+    else:
+        print(message.id)
+
+
+@app.command("list")
+def list_(
+    thread: ThreadOpt,
+    resource: ResourceOpt = None,
+    last: Annotated[int | None, typer.Option("--last", "-n", min=1, help="The last N messages.")] = None,
+    max_tokens: Annotated[
+        int | None, typer.Option("--max-tokens", min=1, help="The newest messages that fit N tokens.")
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help="ISO date/time or age like 7d.")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="ISO date/time or age like 7d.")] = None,
+    as_json: JsonOpt = False,
+    as_nl: NlOpt = False,
+) -> None:
+    """Messages of a thread in time order: all, the last N, or those fitting a token budget."""
+    with open_memory() as mem:
+        messages = mem.list_messages(
+            thread,
+            default_resource(resource),
+            last=last,
+            max_tokens=max_tokens,
+            since=parse_bound(since) if since else None,
+            until=parse_bound(until) if until else None,
+        )
+    rows = []
+    for m in messages:
+        row = m.to_dict()
+        row["token_count"] = m.token_count
+        rows.append(row)
+    output.render(rows, COLUMNS, as_json=as_json, as_nl=as_nl)
+
+
+@app.command("delete")
+def delete(
+    ids: Annotated[list[str], typer.Argument(help="Message ids.")],
+    resource: ResourceOpt = None,
+) -> None:
+    """Delete messages (with their search rows and vectors)."""
+    with open_memory() as mem:
+        removed = mem.delete_messages(ids, default_resource(resource))
+    output.notice(f"deleted {removed} message{'s' if removed != 1 else ''}")

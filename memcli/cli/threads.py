@@ -1,0 +1,142 @@
+"""memcli threads new|list|show|rename|delete"""
+
+from typing import Annotated
+
+import typer
+
+from memcli.cli import output
+from memcli.cli.common import JsonOpt, NlOpt, ResourceOpt, default_resource, open_memory, parse_meta
+from memcli.errors import UsageError
+from memcli.timefmt import to_public
+
+app = typer.Typer(help="Create, list, show, rename and delete threads.", no_args_is_help=True)
+
+THREAD_COLUMNS = [
+    ("id", "id"),
+    ("title", "title"),
+    ("resource_id", "resource"),
+    ("message_count", "messages"),
+    ("last_message_at", "last activity"),
+]
+MESSAGE_COLUMNS = [("created_at", "time"), ("role", "role"), ("id", "id"), ("content", "content")]
+
+MetaOpt = Annotated[list[str] | None, typer.Option("--meta", help="Metadata key=value (repeatable).")]
+
+
+@app.command("new")
+def new(
+    resource: ResourceOpt = None,
+    title: Annotated[str | None, typer.Option("--title", "-t", help="Thread title.")] = None,
+    thread_id: Annotated[str | None, typer.Option("--id", help="Thread id (default: generated).")] = None,
+    meta: MetaOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Create a thread owned by a resource; prints its id."""
+    with open_memory() as mem:
+        thread = mem.create_thread(thread_id, default_resource(resource), title, parse_meta(meta))
+    if as_json:
+        output.write_json(thread.to_dict())
+    else:
+        print(thread.id)
+
+
+@app.command("list")
+def list_(
+    resource: ResourceOpt = None,
+    meta: MetaOpt = None,
+    order: Annotated[str, typer.Option("--order", help="created or updated.")] = "created",
+    ascending: Annotated[bool, typer.Option("--asc", help="Oldest first.")] = False,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Threads per page.")] = 100,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    as_json: JsonOpt = False,
+    as_nl: NlOpt = False,
+) -> None:
+    """List threads, newest first, with message counts and last activity."""
+    if order not in ("created", "updated"):
+        raise UsageError("--order takes created or updated")
+    with open_memory() as mem:
+        threads, total = mem.list_threads(
+            default_resource(resource), parse_meta(meta), order, not ascending, limit, offset
+        )
+    rows = [t.to_dict() for t in threads]
+    if as_json:
+        output.write_json(
+            {
+                "threads": rows,
+                "total": total,
+                "limit": limit,
+                "offset": offset,
+                "has_more": offset + len(rows) < total,
+            }
+        )
+        return
+    output.render(rows, THREAD_COLUMNS, as_json=False, as_nl=as_nl)
+    if output.stdout_is_tty() and offset + len(rows) < total:
+        output.notice(f"showing {len(rows)} of {total}; next page: --offset {offset + len(rows)}")
+
+
+@app.command("show")
+def show(
+    thread_id: Annotated[str, typer.Argument(help="Thread id.")],
+    resource: ResourceOpt = None,
+    limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Messages per page.")] = 50,
+    offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    as_json: JsonOpt = False,
+    as_nl: NlOpt = False,
+) -> None:
+    """Show a thread and a page of its messages (oldest first)."""
+    with open_memory() as mem:
+        thread = mem.get_thread(thread_id, default_resource(resource))
+        messages = mem.list_messages(thread_id, limit=limit, offset=offset)
+    rows = [m.to_dict() for m in messages]
+    if as_json:
+        output.write_json({"thread": thread.to_dict(), "messages": rows, "limit": limit, "offset": offset})
+        return
+    if as_nl:
+        output.write_nl(rows)
+        return
+    if output.stdout_is_tty():
+        head = f"{thread.id}  {thread.title or '(untitled)'}  resource {thread.resource_id}"
+        head += f"  {thread.message_count} messages"
+        if thread.cloned_from:
+            head += f"  (clone of {thread.cloned_from})"
+        output.out_console().print(head, style="bold", markup=False)
+    output.table(rows, MESSAGE_COLUMNS)
+    shown = offset + len(rows)
+    if output.stdout_is_tty() and thread.message_count and shown < thread.message_count:
+        output.notice(f"messages {offset + 1}-{shown} of {thread.message_count}; next: --offset {shown}")
+
+
+@app.command("rename")
+def rename(
+    thread_id: Annotated[str, typer.Argument(help="Thread id.")],
+    title: Annotated[str, typer.Argument(help="New title.")],
+    resource: ResourceOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Give a thread a new title."""
+    with open_memory() as mem:
+        thread = mem.rename_thread(thread_id, title, default_resource(resource))
+    if as_json:
+        output.write_json(thread.to_dict())
+
+
+@app.command("delete")
+def delete(
+    thread_id: Annotated[str, typer.Argument(help="Thread id.")],
+    resource: ResourceOpt = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+) -> None:
+    """Delete a thread with its messages, search index rows, vectors and observations."""
+    with open_memory() as mem:
+        thread = mem.get_thread(thread_id, default_resource(resource))
+        if not yes:
+            if not output.stdout_is_tty():
+                raise UsageError("deleting needs --yes when not on a terminal")
+            typer.confirm(f"Delete thread {thread.id} and its {thread.message_count} messages?", abort=True)
+        removed = mem.delete_thread(thread_id, default_resource(resource))
+    output.notice(f"deleted thread {thread_id} ({removed} messages)")
+
+
+def _fmt_time(key, value):
+    return to_public(value) if key.endswith("_at") and value else ("" if value is None else str(value))

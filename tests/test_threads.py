@@ -1,0 +1,114 @@
+"""Threads and ownership: memcli threads new|list|show|rename|delete."""
+
+import pytest
+
+from conftest import db_snapshot
+
+WRONG_OWNER = "Thread with id t1 is for resource with id alice but resource bob was queried"
+
+
+@pytest.fixture
+def two_threads(cli):
+    assert (
+        cli("threads", "new", "--id", "t1", "-r", "alice", "--title", "Lisbon", "--meta", "topic=move").code
+        == 0
+    )
+    assert cli("threads", "new", "--id", "t2", "-r", "bob", "--meta", "topic=work", "--meta", "n=2").code == 0
+    for text in ("I moved to Lisbon", "The flat is in Alfama"):
+        assert cli("add", text, "-t", "t1", "-r", "alice", "--no-embed").code == 0
+    assert cli("add", "Standup at nine", "-t", "t2", "-r", "bob", "--no-embed").code == 0
+
+
+def test_new_prints_id_and_generates_one(cli):
+    r = cli("threads", "new", "-r", "alice")
+    assert r.code == 0 and r.out.strip().startswith("t_")
+    r = cli("threads", "new", "--id", "mine", "-r", "alice", "--json")
+    assert r.json()["id"] == "mine" and r.json()["resource_id"] == "alice"
+
+
+def test_duplicate_thread_id_is_an_error(cli):
+    cli("threads", "new", "--id", "x", "-r", "alice")
+    r = cli("threads", "new", "--id", "x", "-r", "alice")
+    assert r.code == 1 and "already exists" in r.err
+
+
+def test_list_filters_orders_and_pages(cli, two_threads):
+    data = cli("threads", "list", "--json").json()
+    assert data["total"] == 2 and [t["id"] for t in data["threads"]] == ["t2", "t1"]
+    by_alice = cli("threads", "list", "-r", "alice", "--json").json()
+    assert [t["id"] for t in by_alice["threads"]] == ["t1"]
+    assert by_alice["threads"][0]["message_count"] == 2
+    assert by_alice["threads"][0]["last_message_at"]
+    assert [t["id"] for t in cli("threads", "list", "--meta", "topic=work", "--json").json()["threads"]] == [
+        "t2"
+    ]
+    assert cli("threads", "list", "--meta", "n=2", "--json").json()["total"] == 1
+    page = cli("threads", "list", "--limit", "1", "--offset", "1", "--asc", "--json").json()
+    assert [t["id"] for t in page["threads"]] == ["t2"] and page["has_more"] is False
+    tsv = cli("threads", "list", "-r", "alice").out.splitlines()
+    assert tsv == [tsv[0]] and tsv[0].split("\t")[:4] == ["t1", "Lisbon", "alice", "2"]
+
+
+def test_show_pages_messages(cli, two_threads):
+    data = cli("threads", "show", "t1", "--json").json()
+    assert data["thread"]["title"] == "Lisbon"
+    assert [m["content"] for m in data["messages"]] == ["I moved to Lisbon", "The flat is in Alfama"]
+    page = cli("threads", "show", "t1", "--limit", "1", "--offset", "1", "--json").json()
+    assert [m["content"] for m in page["messages"]] == ["The flat is in Alfama"]
+
+
+def test_rename(cli, two_threads):
+    assert cli("threads", "rename", "t1", "Moving", "-r", "alice").code == 0
+    assert cli("threads", "show", "t1", "--json").json()["thread"]["title"] == "Moving"
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ("threads", "show", "t1", "-r", "bob"),
+        ("threads", "rename", "t1", "x", "-r", "bob"),
+        ("threads", "delete", "t1", "-r", "bob", "--yes"),
+        ("messages", "list", "-t", "t1", "-r", "bob"),
+        ("add", "sneaky", "-t", "t1", "-r", "bob", "--no-embed"),
+        ("export", "-t", "t1", "-r", "bob"),
+        ("recall", "Lisbon", "-t", "t1", "-r", "bob", "--mode", "keyword"),
+    ],
+)
+def test_wrong_owner_is_refused_and_nothing_changes(cli, two_threads, db_path, args):
+    before = db_snapshot(db_path)
+    r = cli(*args)
+    assert r.code == 4
+    assert r.err.strip() == f"memcli: error: {WRONG_OWNER}"
+    assert r.out == ""
+    assert db_snapshot(db_path) == before
+
+
+def test_unknown_thread_exits_3(cli):
+    r = cli("threads", "show", "nope")
+    assert r.code == 3 and r.err.strip() == "memcli: error: no thread with id nope"
+
+
+def test_delete_removes_everything_derived(cli, two_threads, db_path):
+    from memcli.store.connection import connect
+
+    conn, _ = connect(db_path)
+    conn.execute(
+        "INSERT INTO observations(scope, scope_id, generation, origin, observations, created_at) "
+        "VALUES ('thread', 't1', 1, 'observation', '* obs', '2024-01-01')"
+    )
+    conn.close()
+    r = cli("threads", "delete", "t1", "-r", "alice", "--yes")
+    assert r.code == 0
+    conn, _ = connect(db_path)
+    assert conn.execute("SELECT count(*) FROM messages WHERE thread_id = 't1'").fetchone()[0] == 0
+    assert (
+        conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'Lisbon'").fetchone()[0] == 0
+    )
+    assert conn.execute("SELECT count(*) FROM observations").fetchone()[0] == 0
+    assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
+    conn.close()
+
+
+def test_delete_without_yes_in_a_pipe_is_refused(cli, two_threads):
+    r = cli("threads", "delete", "t1")
+    assert r.code == 2 and "--yes" in r.err
