@@ -28,14 +28,35 @@ def main():
     ap.add_argument("--data", default=str(SHARED / "locomo_dev.json"))
     ap.add_argument("--mode", default="hybrid")
     ap.add_argument("--k", default="1,5,10,20")
+    ap.add_argument("--vw", type=float, default=None, help="vector weight in fusion")
+    ap.add_argument("--kw", type=float, default=None, help="keyword weight in fusion")
+    ap.add_argument("--cand", type=int, default=None, help="candidates per retriever")
+    ap.add_argument("--keep", help="folder to keep (and reuse) the imported databases in")
     args = ap.parse_args()
+    tuning = {
+        name: value
+        for name, value in (
+            ("vector_weight", args.vw),
+            ("keyword_weight", args.kw),
+            ("candidates", args.cand),
+        )
+        if value is not None
+    }
+    if tuning:
+        import functools
+
+        import memcli.memory
+
+        memcli.memory.RecallOptions = functools.partial(memcli.memory.RecallOptions, **tuning)
     ks = [int(k) for k in args.k.split(",")]
     samples = json.loads(Path(args.data).read_text())
     embedder = embeddings.load()
     scores = {name: {k: [] for k in ks} for name in ["all", *lr.CATEGORY.values()]}
     t_import = t_recall = 0.0
     nq = 0
-    with tempfile.TemporaryDirectory() as tmp:
+    with tempfile.TemporaryDirectory() as scratch:
+        tmp = args.keep or scratch
+        Path(tmp).mkdir(parents=True, exist_ok=True)
         for sample in samples:
             mem = Memory(Path(tmp) / f"{sample['sample_id']}.db", embedder=embedder)
             lines = list(lr.turns_of(sample))

@@ -47,7 +47,7 @@ def main() -> None:
         results = {name: median_seconds(cmd, args.runs, env) for name, cmd in cases.items()}
     base = results["python -c pass"]
     floor = results["python -c 'import typer, rich, sqlite3'"]
-    print(f"| command | median ms | × python -c pass | × import typer, rich, sqlite3 |")
+    print("| command | median ms | × python -c pass | × import typer, rich, sqlite3 |")
     print("| --- | --- | --- | --- |")
     for name, seconds in results.items():
         print(f"| `{name}` | {seconds * 1000:.0f} | {seconds / base:.2f} | {seconds / floor:.2f} |")

@@ -14,7 +14,6 @@ from memcli.records import Filters, Message
 from memcli.timefmt import parse
 
 MODES = ("hybrid", "vector", "keyword")
-RRF_K = 60
 
 STOPWORDS = frozenset(
     """a about above after again against all am an and any are as at be because been before
@@ -44,9 +43,10 @@ class RecallOptions:
     mode: str = "hybrid"
     threshold: float | None = None
     half_life_days: float | None = None
-    candidates: int = 60  # per retriever, before fusion
-    vector_weight: float = 1.0
-    keyword_weight: float = 1.0
+    # Tuned on the LoCoMo development split; see bench/RESULTS.md for the sweep.
+    candidates: int = 100  # per retriever, before fusion
+    keyword_weight: float = 0.5  # the vector weight is 1 - this
+    neighbour_weight: float = 0.3  # share of a turn's score passed to the turns beside it
 
 
 @dataclass
@@ -73,15 +73,47 @@ class RecallResult:
     notices: list[str] = field(default_factory=list)
 
 
-def fuse(ranked_lists: list[tuple[list[tuple[int, float]], float]], k: int = RRF_K) -> dict[int, float]:
-    """Weighted reciprocal-rank fusion, normalised so a top hit in every list scores 1."""
-    total_weight = sum(w for _, w in ranked_lists) or 1.0
-    best = 1.0 / (k + 1)
-    scores: dict[int, float] = {}
-    for ranked, weight in ranked_lists:
-        for rank, (rowid, _) in enumerate(ranked):
-            scores[rowid] = scores.get(rowid, 0.0) + weight / (k + rank + 1)
-    return {rowid: s / (best * total_weight) for rowid, s in scores.items()}
+def minmax(ranked: list[tuple[int, float]]) -> dict[int, float]:
+    """Scores rescaled to 0..1 within one retriever's candidate list."""
+    if not ranked:
+        return {}
+    values = [score for _, score in ranked]
+    low, high = min(values), max(values)
+    if high <= low:
+        return {rowid: 1.0 for rowid, _ in ranked}
+    return {rowid: (score - low) / (high - low) for rowid, score in ranked}
+
+
+def fuse(
+    keyword: list[tuple[int, float]], vector: list[tuple[int, float]], keyword_weight: float
+) -> dict[int, float]:
+    """Convex combination of min-max normalised BM25 and cosine scores.
+
+    Measured against reciprocal-rank fusion on LoCoMo: RRF lets the weaker
+    dense ranking drag good keyword hits down (0.591 recall@10 vs 0.671).
+    """
+    k, v = minmax(keyword), minmax(vector)
+    return {
+        rowid: keyword_weight * k.get(rowid, 0.0) + (1 - keyword_weight) * v.get(rowid, 0.0)
+        for rowid in k.keys() | v.keys()
+    }
+
+
+def spread_to_neighbours(
+    scores: dict[int, float], adjacent: dict[int, tuple[int | None, int | None]], weight: float
+) -> dict[int, float]:
+    """Give each turn a share of its neighbours' scores.
+
+    In a conversation the answer often sits next to the turn that names the
+    topic ("Did you paint it?" / "Yes, last spring"); this lifted LoCoMo
+    recall@10 from 0.671 to 0.716.
+    """
+    out = dict(scores)
+    for rowid, score in scores.items():
+        for neighbour in adjacent.get(rowid, (None, None)):
+            if neighbour is not None:
+                out[neighbour] = out.get(neighbour, 0.0) + weight * score
+    return out
 
 
 def _decay(created_at: str, half_life_days: float, now: datetime) -> float:
@@ -115,13 +147,17 @@ class Recaller:
         if mode in ("hybrid", "vector"):
             vector = self.store.vectors.search(query_vector, filters, n)
         if mode == "vector":
-            scored = dict(vector)
+            scored = minmax(vector)
         elif mode == "keyword":
-            top = keyword[0][1] if keyword else 1.0
-            scored = {rowid: s / top if top > 0 else 0.0 for rowid, s in keyword}
+            scored = minmax(keyword)
         else:
-            scored = fuse([(keyword, options.keyword_weight), (vector, options.vector_weight)])
-        return sorted(scored.items(), key=lambda kv: -kv[1]), mode
+            scored = fuse(keyword, vector, options.keyword_weight)
+        if options.neighbour_weight and scored:
+            adjacent = self.store.messages.adjacent(list(scored))
+            scored = spread_to_neighbours(scored, adjacent, options.neighbour_weight)
+        top = max(scored.values(), default=1.0) or 1.0
+        # scores are relative to the query's best match (1.0)
+        return sorted(((rowid, s / top) for rowid, s in scored.items()), key=lambda kv: -kv[1]), mode
 
     def recall(
         self,
@@ -136,6 +172,8 @@ class Recaller:
         if not ranked:
             return RecallResult(query, [], mode, notices)
         messages = self.store.messages.by_rowids([rowid for rowid, _ in ranked])
+        # neighbours reached by spreading were not filtered in SQL
+        ranked = [(rowid, s) for rowid, s in ranked if filters.accepts(messages[rowid])]
         if options.half_life_days:
             now = datetime.now(UTC)
             ranked = sorted(

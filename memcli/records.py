@@ -73,3 +73,13 @@ class Filters:
 
     def narrower_than_resource(self) -> bool:
         return any([self.thread_id, self.since, self.until, self.roles])
+
+    def accepts(self, message: "Message") -> bool:
+        """The same test as the SQL filter, for messages reached another way."""
+        return (
+            (self.resource_id is None or message.resource_id == self.resource_id)
+            and (self.thread_id is None or message.thread_id == self.thread_id)
+            and (not self.since or message.created_at >= self.since)
+            and (not self.until or message.created_at <= self.until)
+            and (not self.roles or message.role in self.roles)
+        )

@@ -177,6 +177,26 @@ class MessageTable:
         ).fetchall()
         return [_message(r) for r in reversed(prev)], [_message(r) for r in nxt]
 
+    def adjacent(self, rowids: list[int]) -> dict[int, tuple[int | None, int | None]]:
+        """rowid -> (previous, next) message rowid in the same thread, by time."""
+        out: dict[int, tuple[int | None, int | None]] = {}
+        for start in range(0, len(rowids), 500):
+            part = rowids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            rows = self.conn.execute(
+                "SELECT m.rowid, "
+                "(SELECT p.rowid FROM messages p WHERE p.thread_id = m.thread_id "
+                " AND (p.created_at, p.rowid) < (m.created_at, m.rowid) "
+                " ORDER BY p.created_at DESC, p.rowid DESC LIMIT 1), "
+                "(SELECT n.rowid FROM messages n WHERE n.thread_id = m.thread_id "
+                " AND (n.created_at, n.rowid) > (m.created_at, m.rowid) "
+                " ORDER BY n.created_at, n.rowid LIMIT 1) "
+                f"FROM messages m WHERE m.rowid IN ({marks})",
+                part,
+            ).fetchall()
+            out.update({r[0]: (r[1], r[2]) for r in rows})
+        return out
+
     def delete(self, ids: list[str]) -> int:
         removed = 0
         for start in range(0, len(ids), 500):
