@@ -131,11 +131,13 @@ class Memory:
         descending: bool = True,
         limit: int = 100,
         offset: int = 0,
+        cloned_from: str | None = None,
     ) -> tuple[list[Thread], int]:
         """(threads, total matching) — page with limit/offset."""
         return self.store.threads.list(
             resource_id=resource_id,
             metadata=metadata,
+            cloned_from=cloned_from,
             order_by=order_by,
             descending=descending,
             limit=limit,
@@ -153,6 +155,64 @@ class Memory:
         self.get_thread(thread_id, resource_id)
         with self.store.transaction():
             return self.store.threads.delete(thread_id)
+
+    # ---- clones and lineage -------------------------------------------------
+
+    def clone_thread(
+        self,
+        source_thread_id: str,
+        *,
+        new_thread_id: str | None = None,
+        resource_id: str | None = None,
+        source_resource_id: str | None = None,
+        title: str | None = None,
+        metadata: dict[str, Any] | None = None,
+        last: int | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        message_ids: list[str] | None = None,
+    ):
+        """Branch a thread: copies of the selected messages, their vectors and
+        observations, with lineage. All or nothing. Returns a CloneResult."""
+        from memcli import clone
+
+        source = self.get_thread(source_thread_id, source_resource_id)
+        everything = self.store.messages.window(source_thread_id)
+        chosen = clone.select(everything, last=last, since=since, until=until, message_ids=message_ids)
+        with self.store.transaction():
+            return clone.clone_thread(
+                self.store,
+                source,
+                new_id=new_thread_id,
+                resource_id=resource_id or source.resource_id,
+                title=title,
+                metadata=metadata,
+                selected=chosen,
+            )
+
+    def is_clone(self, thread_id: str) -> bool:
+        return self.get_thread(thread_id).cloned_from is not None
+
+    def get_source_thread(self, thread_id: str) -> Thread | None:
+        """The thread this one was cloned from (None if not a clone or the source is gone)."""
+        source = self.get_thread(thread_id).cloned_from
+        return self.store.threads.get(source, with_counts=True) if source else None
+
+    def list_clones(self, thread_id: str) -> list[Thread]:
+        return self.store.threads.list(cloned_from=thread_id, descending=False, limit=1_000_000)[0]
+
+    def get_clone_history(self, thread_id: str) -> list[dict]:
+        """Root to this thread: [{"id", "thread" (None if deleted)}, ...]."""
+        chain, seen = [], set()
+        current: str | None = thread_id
+        while current is not None and current not in seen:
+            seen.add(current)
+            thread = self.store.threads.get(current, with_counts=True)
+            chain.append({"id": current, "thread": thread})
+            current = thread.cloned_from if thread else None
+        if chain[0]["thread"] is None:
+            raise NotFoundError(f"no thread with id {thread_id}")
+        return list(reversed(chain))
 
     # ---- messages ---------------------------------------------------------
 
@@ -413,6 +473,9 @@ class Memory:
                 vectors = [np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in embedded]
         elif mode in ("hybrid", "vector"):
             notices.append("no message has been embedded yet: run `memcli embed` for semantic recall")
+        if len(queries) >= 8 and vectors[0] is not None:
+            for resource in {q.get("resource_id") for q in queries if not q.get("thread_id")}:
+                self.store.vectors.warm(resource)
         results = []
         for q, vector in zip(queries, vectors):
             filters = self._filters(

@@ -171,22 +171,34 @@ class Recaller:
         ranked, mode = self.search(query, filters, options, query_vector, notices)
         if not ranked:
             return RecallResult(query, [], mode, notices)
-        messages = self.store.messages.by_rowids([rowid for rowid, _ in ranked])
-        # neighbours reached by spreading were not filtered in SQL
-        ranked = [(rowid, s) for rowid, s in ranked if filters.accepts(messages[rowid])]
         if options.half_life_days:
-            now = datetime.now(UTC)
-            ranked = sorted(
-                (
-                    (rowid, s * _decay(messages[rowid].created_at, options.half_life_days, now))
-                    for rowid, s in ranked
-                ),
-                key=lambda kv: -kv[1],
-            )
-        if options.threshold is not None:
-            ranked = [(rowid, s) for rowid, s in ranked if s >= options.threshold]
-        primary = [Hit(messages[rowid], score) for rowid, score in ranked[: options.top_k]]
+            ranked = self._decayed(ranked, options.half_life_days)
+        primary = []
+        # Read messages a page at a time: usually only the first page is needed.
+        page = max(2 * options.top_k, 16)
+        for start in range(0, len(ranked), page):
+            part = ranked[start : start + page]
+            messages = self.store.messages.by_rowids([rowid for rowid, _ in part])
+            for rowid, score in part:
+                # neighbours reached by spreading were not filtered in SQL
+                if not filters.accepts(messages[rowid]):
+                    continue
+                if options.threshold is not None and score < options.threshold:
+                    continue
+                primary.append(Hit(messages[rowid], score))
+                if len(primary) == options.top_k:
+                    break
+            if len(primary) == options.top_k:
+                break
         return RecallResult(query, self._with_context(primary, options.message_range), mode, notices)
+
+    def _decayed(self, ranked: list[tuple[int, float]], half_life_days: float) -> list[tuple[int, float]]:
+        now = datetime.now(UTC)
+        created = {r: m.created_at for r, m in self.store.messages.by_rowids([r for r, _ in ranked]).items()}
+        return sorted(
+            ((rowid, s * _decay(created[rowid], half_life_days, now)) for rowid, s in ranked),
+            key=lambda kv: -kv[1],
+        )
 
     def _with_context(self, primary: list[Hit], message_range: int) -> list[Hit]:
         """Each hit followed by its neighbours (in time order); no message appears twice."""

@@ -48,6 +48,7 @@ def list_(
     ascending: Annotated[bool, typer.Option("--asc", help="Oldest first.")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Threads per page.")] = 100,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
+    clones_of: Annotated[str | None, typer.Option("--clones-of", help="Only clones of this thread.")] = None,
     as_json: JsonOpt = False,
     as_nl: NlOpt = False,
 ) -> None:
@@ -56,7 +57,7 @@ def list_(
         raise UsageError("--order takes created or updated")
     with open_memory() as mem:
         threads, total = mem.list_threads(
-            default_resource(resource), parse_meta(meta), order, not ascending, limit, offset
+            default_resource(resource), parse_meta(meta), order, not ascending, limit, offset, clones_of
         )
     rows = [t.to_dict() for t in threads]
     if as_json:
@@ -105,6 +106,80 @@ def show(
     shown = offset + len(rows)
     if output.stdout_is_tty() and thread.message_count and shown < thread.message_count:
         output.notice(f"messages {offset + 1}-{shown} of {thread.message_count}; next: --offset {shown}")
+
+
+@app.command("clone")
+def clone(
+    source: Annotated[str, typer.Argument(help="Thread to clone.")],
+    new_id: Annotated[str | None, typer.Option("--id", help="Id of the clone (default: generated).")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Title of the clone.")] = None,
+    resource: Annotated[
+        str | None, typer.Option("--resource", "-r", help="Owner of the clone (default: the source's owner).")
+    ] = None,
+    source_resource: Annotated[
+        str | None, typer.Option("--from-resource", help="Check the source thread belongs to this resource.")
+    ] = None,
+    last: Annotated[
+        int | None, typer.Option("--last", min=0, help="Only the most recent N messages.")
+    ] = None,
+    since: Annotated[str | None, typer.Option("--since", help="Messages at or after (ISO or 7d).")] = None,
+    until: Annotated[str | None, typer.Option("--until", help="Messages at or before (ISO or 7d).")] = None,
+    messages: Annotated[
+        str | None, typer.Option("--messages", help="Only these message ids, comma-separated.")
+    ] = None,
+    meta: MetaOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Branch a thread: copy its messages (or a selection), vectors and observations.
+
+    Prints the new thread's id; --json adds the number cloned and the old->new id map.
+    """
+    from memcli.timefmt import parse_bound
+
+    with open_memory() as mem:
+        result = mem.clone_thread(
+            source,
+            new_thread_id=new_id,
+            resource_id=resource,
+            source_resource_id=source_resource,
+            title=title,
+            metadata=parse_meta(meta),
+            last=last,
+            since=parse_bound(since) if since else None,
+            until=parse_bound(until) if until else None,
+            message_ids=[m.strip() for m in messages.split(",") if m.strip()]
+            if messages is not None
+            else None,
+        )
+    if as_json:
+        output.write_json(result.to_dict())
+    else:
+        print(result.thread.id)
+        output.notice(f"cloned {result.cloned} messages from {source}")
+
+
+@app.command("lineage")
+def lineage(
+    thread_id: Annotated[str, typer.Argument(help="Thread id.")],
+    as_json: JsonOpt = False,
+) -> None:
+    """The chain of clones from the root thread to this one."""
+    with open_memory() as mem:
+        chain = mem.get_clone_history(thread_id)
+    rows = [
+        {
+            "id": link["id"],
+            "deleted": link["thread"] is None,
+            **(link["thread"].to_dict() if link["thread"] else {}),
+        }
+        for link in chain
+    ]
+    if as_json:
+        output.write_json(rows)
+        return
+    for depth, row in enumerate(rows):
+        label = "(deleted)" if row["deleted"] else (row.get("title") or "")
+        print(f"{'  ' * depth}{'└─ ' if depth else ''}{row['id']}  {label}".rstrip())
 
 
 @app.command("rename")

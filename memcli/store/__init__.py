@@ -12,6 +12,7 @@ from memcli.store.connection import connect
 from memcli.store.keyword import KeywordIndex
 from memcli.store.messages import MessageTable
 from memcli.store.migrations import ensure_schema
+from memcli.store.observations import ObservationTable
 from memcli.store.threads import ThreadTable
 from memcli.store.vectors import VectorIndex
 
@@ -25,6 +26,7 @@ class Store:
         self.messages = MessageTable(self.conn)
         self.vectors = VectorIndex(self.conn)
         self.keyword = KeywordIndex(self.conn)
+        self.observations = ObservationTable(self.conn)
 
     @contextmanager
     def transaction(self):

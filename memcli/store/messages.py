@@ -42,21 +42,7 @@ class MessageTable:
         for m in messages:
             old = existing.get(m.id)
             if old is None:
-                cur = self.conn.execute(
-                    "INSERT INTO messages(id, thread_id, resource_id, role, content, metadata, "
-                    "token_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                    [
-                        m.id,
-                        m.thread_id,
-                        m.resource_id,
-                        m.role,
-                        m.content,
-                        _dump(m.metadata),
-                        m.token_count,
-                        m.created_at,
-                    ],
-                )
-                m.rowid = cur.lastrowid
+                self._insert(m)
                 existing[m.id] = m
                 written.append(m.rowid)
                 continue
@@ -84,6 +70,28 @@ class MessageTable:
             existing[m.id] = m
             written.append(m.rowid)
         return written, unchanged
+
+    def _insert(self, m: Message) -> None:
+        cur = self.conn.execute(
+            "INSERT INTO messages(id, thread_id, resource_id, role, content, metadata, "
+            "token_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                m.id,
+                m.thread_id,
+                m.resource_id,
+                m.role,
+                m.content,
+                _dump(m.metadata),
+                m.token_count,
+                m.created_at,
+            ],
+        )
+        m.rowid = cur.lastrowid
+
+    def insert_new(self, messages: list[Message]) -> None:
+        """Insert messages known to be new (fresh ids); sets each one's rowid."""
+        for m in messages:
+            self._insert(m)
 
     def by_ids(self, ids: list[str]) -> dict[str, Message]:
         out = {}

@@ -139,6 +139,27 @@ class ThreadTable:
             [at, thread_id, at],
         )
 
+    def copy_resource_memory(self, source: str, target: str) -> None:
+        """Carry a resource's working memory and observations to a resource that has none."""
+        self.ensure_resource(target)
+        self.conn.execute(
+            "UPDATE resources SET working_memory = (SELECT working_memory FROM resources WHERE id = ?) "
+            "WHERE id = ? AND working_memory IS NULL",
+            [source, target],
+        )
+        has = self.conn.execute(
+            "SELECT 1 FROM observations WHERE scope = 'resource' AND scope_id = ?", [target]
+        ).fetchone()
+        if not has:
+            self.conn.execute(
+                "INSERT INTO observations(scope, scope_id, generation, origin, observations, current_task, "
+                "suggested_response, token_count, observed_tokens, last_observed_rowid, metadata, created_at) "
+                "SELECT scope, ?, generation, origin, observations, current_task, suggested_response, "
+                "token_count, observed_tokens, NULL, metadata, created_at FROM observations "
+                "WHERE scope = 'resource' AND scope_id = ?",
+                [target, source],
+            )
+
     def delete(self, thread_id: str) -> int:
         """Delete a thread; messages, FTS rows, chunks, vectors and observations follow
         through foreign keys and triggers. Returns the number of messages removed."""

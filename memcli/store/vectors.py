@@ -38,6 +38,46 @@ class ModelMismatch(StoreError):
 class VectorIndex:
     def __init__(self, conn):
         self.conn = conn
+        # resource -> (database version, message rowids, matrix): filled by warm()
+        self._matrices: dict[str | None, tuple] = {}
+
+    def _version(self) -> tuple[int, int]:
+        """Changes by other connections (data_version) and by ours (total_changes)."""
+        return self.conn.execute("PRAGMA data_version").fetchone()[0], self.conn.total_changes
+
+    def warm(self, resource_id: str | None) -> None:
+        """Keep a resource's vectors in memory for many searches (recall --batch).
+
+        Loading costs about 15 vec0 scans, after which each search is a numpy
+        matrix-vector product (~1 ms per 10k vectors instead of ~17 ms).
+        """
+        if not self.exists():
+            return
+        import numpy as np
+
+        where, params = ("WHERE v.resource_id = ?", [resource_id]) if resource_id is not None else ("", [])
+        rows = self.conn.execute(
+            f"SELECT c.message_rowid, v.embedding FROM {TABLE} v JOIN chunks c ON c.id = v.rowid {where}",
+            params,
+        ).fetchall()
+        rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+        self._matrices[resource_id] = (self._version(), rowids, matrix)
+
+    def _search_warm(self, query: bytes, resource_id: str | None, k: int) -> list[tuple[int, float]] | None:
+        cached = self._matrices.get(resource_id)
+        if cached is None or cached[0] != self._version():
+            return None
+        import numpy as np
+
+        _, rowids, matrix = cached
+        if not len(rowids):
+            return []
+        sims = matrix @ np.frombuffer(query, dtype=np.float32)
+        n = min(len(sims), k * 3)
+        top = np.argpartition(-sims, n - 1)[:n]
+        top = top[np.argsort(-sims[top])]
+        return [(int(rowids[i]), 1.0 - float(sims[i])) for i in top]
 
     def exists(self) -> bool:
         row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [TABLE]).fetchone()
@@ -123,6 +163,14 @@ class VectorIndex:
             ).fetchall()
         return [tuple(r) for r in out]
 
+    def copy(self, rowid_map: dict[int, int], resource_id: str) -> int:
+        """Give new messages the vectors of old ones (clones: no model needed)."""
+        if not rowid_map or not self.exists():
+            return 0
+        rows = self.vectors_of(list(rowid_map))
+        self.add([ChunkVector(rowid_map[old], seq, h, resource_id, vec) for old, seq, h, vec in rows])
+        return len(rows)
+
     def search(self, query: bytes, filters: Filters, k: int) -> list[tuple[int, float]]:
         """(message rowid, cosine similarity) best first, one entry per message.
 
@@ -140,6 +188,8 @@ class VectorIndex:
                 f"JOIN {TABLE} v ON v.rowid = c.id WHERE {clause} ORDER BY d LIMIT ?",
                 [query, *params, k * 3],
             ).fetchall()
+        elif (warm := self._search_warm(query, filters.resource_id, k)) is not None:
+            rows = warm
         else:
             partition, params = "", []
             if filters.resource_id is not None:

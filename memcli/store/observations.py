@@ -1,0 +1,90 @@
+"""Observation records: append-only generations per scope (thread or resource)."""
+
+import json
+from dataclasses import dataclass, field
+
+
+@dataclass
+class ObservationRecord:
+    scope: str
+    scope_id: str
+    generation: int
+    origin: str  # "observation" or "reflection"
+    observations: str
+    current_task: str | None = None
+    suggested_response: str | None = None
+    token_count: int = 0
+    observed_tokens: int = 0
+    last_observed_rowid: int | None = None
+    metadata: dict = field(default_factory=dict)
+    created_at: str = ""
+
+
+_FIELDS = (
+    "scope, scope_id, generation, origin, observations, current_task, suggested_response, "
+    "token_count, observed_tokens, last_observed_rowid, metadata, created_at"
+)
+
+
+def _record(row) -> ObservationRecord:
+    data = dict(row)
+    data.pop("id", None)
+    data["metadata"] = json.loads(data["metadata"] or "{}")
+    return ObservationRecord(**data)
+
+
+class ObservationTable:
+    def __init__(self, conn):
+        self.conn = conn
+
+    def latest(self, scope: str, scope_id: str) -> ObservationRecord | None:
+        row = self.conn.execute(
+            f"SELECT {_FIELDS} FROM observations WHERE scope = ? AND scope_id = ? "
+            "ORDER BY generation DESC LIMIT 1",
+            [scope, scope_id],
+        ).fetchone()
+        return _record(row) if row else None
+
+    def history(self, scope: str, scope_id: str) -> list[ObservationRecord]:
+        rows = self.conn.execute(
+            f"SELECT {_FIELDS} FROM observations WHERE scope = ? AND scope_id = ? ORDER BY generation",
+            [scope, scope_id],
+        ).fetchall()
+        return [_record(r) for r in rows]
+
+    def append(self, record: ObservationRecord) -> None:
+        self.conn.execute(
+            f"INSERT INTO observations({_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                record.scope,
+                record.scope_id,
+                record.generation,
+                record.origin,
+                record.observations,
+                record.current_task,
+                record.suggested_response,
+                record.token_count,
+                record.observed_tokens,
+                record.last_observed_rowid,
+                json.dumps(record.metadata, ensure_ascii=False),
+                record.created_at,
+            ],
+        )
+
+    def copy_thread(self, source: str, target: str, rowid_map: dict[int, int]) -> int:
+        """Copy a thread's generations to a clone, remapping the observed-message cursor.
+
+        A cursor past the cloned messages maps to the newest cloned message at or
+        before it, so the clone never re-observes what the log already holds.
+        """
+        records = self.history("thread", source)
+        ordered = sorted(rowid_map)
+        for record in records:
+            cursor = record.last_observed_rowid
+            if cursor is not None:
+                covered = [old for old in ordered if old <= cursor]
+                cursor = rowid_map[covered[-1]] if covered else None
+            record.scope_id = target
+            record.last_observed_rowid = cursor
+            self.append(record)
+        return len(records)
