@@ -99,6 +99,9 @@ def clone_thread(
     rowid_map = {old.rowid: new.rowid for old, new in zip(selected, copies)}
     store.vectors.copy(rowid_map, resource_id)
     store.observations.copy_thread(source.id, new_id, rowid_map)
+    thread_memory = store.working_memory.get("thread", source.id)
+    if thread_memory is not None:
+        store.working_memory.set("thread", new_id, thread_memory, source=f"clone of {source.id}")
     if resource_id != source.resource_id:
         store.threads.copy_resource_memory(source.resource_id, resource_id)
     return CloneResult(thread, {old.id: new.id for old, new in zip(selected, copies)})

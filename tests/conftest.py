@@ -152,3 +152,16 @@ def db_snapshot(path: Path) -> dict:
         return out
     finally:
         conn.close()
+
+
+@pytest.fixture
+def llm_server(monkeypatch):
+    """The scripted OpenAI-compatible server, and memcli pointed at it through litellm."""
+    from fake_llm import FakeLLM
+
+    server = FakeLLM().start()
+    monkeypatch.setenv("MEMCLI_MODEL", "openai/fake-model")
+    monkeypatch.setenv("MEMCLI_API_BASE", server.base_url)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
+    yield server
+    server.stop()

@@ -12,7 +12,17 @@ from memcli.store.migrations import known_migrations
 
 EXPECTED_COLUMNS = {
     "resources": ["id", "working_memory", "metadata", "created_at", "updated_at"],
-    "threads": ["id", "resource_id", "title", "metadata", "cloned_from", "created_at", "updated_at"],
+    "threads": [
+        "id",
+        "resource_id",
+        "title",
+        "metadata",
+        "cloned_from",
+        "created_at",
+        "updated_at",
+        "working_memory",
+    ],
+    "working_memory_history": ["id", "scope", "scope_id", "content", "source", "created_at"],
     "messages": [
         "rowid",
         "id",

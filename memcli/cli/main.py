@@ -52,17 +52,21 @@ def _global(
 
 
 def _register() -> None:
-    from memcli.cli import db, messages, models, recall, threads, transfer
+    from memcli.cli import chat, db, memory_cmd, messages, models, recall, repl, threads, transfer
 
     app.add_typer(threads.app, name="threads")
     app.add_typer(messages.app, name="messages")
     app.add_typer(db.app, name="db")
     app.add_typer(models.app, name="models")
+    app.add_typer(memory_cmd.app, name="memory")
     app.command("add")(messages.add)
     app.command("import")(transfer.import_)
     app.command("export")(transfer.export)
     app.command("recall")(recall.recall)
     app.command("embed")(models.embed)
+    app.command("chat")(repl.chat)
+    app.command("ask")(chat.ask)
+    app.command("tokens")(chat.tokens)
 
 
 _register()

@@ -15,6 +15,7 @@ from memcli.store.migrations import ensure_schema
 from memcli.store.observations import ObservationTable
 from memcli.store.threads import ThreadTable
 from memcli.store.vectors import VectorIndex
+from memcli.store.working_memory import WorkingMemoryTable
 
 
 class Store:
@@ -27,6 +28,7 @@ class Store:
         self.vectors = VectorIndex(self.conn)
         self.keyword = KeywordIndex(self.conn)
         self.observations = ObservationTable(self.conn)
+        self.working_memory = WorkingMemoryTable(self.conn)
 
     @contextmanager
     def transaction(self):

@@ -119,6 +119,28 @@ def m001_core(db):
     )
 
 
+@_step
+def m002_working_memory(db):
+    _run_script(
+        db,
+        """
+        ALTER TABLE threads ADD COLUMN working_memory TEXT;
+        CREATE TABLE working_memory_history (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL CHECK (scope IN ('thread', 'resource')),
+            scope_id TEXT NOT NULL,
+            content TEXT,
+            source TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX working_memory_history_scope ON working_memory_history(scope, scope_id, id);
+        CREATE TRIGGER threads_delete_working_memory AFTER DELETE ON threads BEGIN
+            DELETE FROM working_memory_history WHERE scope = 'thread' AND scope_id = old.id;
+        END;
+        """,
+    )
+
+
 def _applied(conn) -> list[str] | None:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"

@@ -1,0 +1,153 @@
+"""memcli ask, memcli chat, memcli tokens"""
+
+import json
+import sys
+from typing import Annotated
+
+import typer
+
+from memcli.cli import output
+from memcli.cli.common import default_resource, open_memory, read_text_arg
+from memcli.errors import UsageError
+
+ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="litellm model (default: MEMCLI_MODEL).")]
+ThreadOpt = Annotated[str | None, typer.Option("--thread", "-t", help="Thread to continue or create.")]
+ContinueOpt = Annotated[bool, typer.Option("--continue", "-c", help="Continue the resource's latest thread.")]
+ResourceOpt = Annotated[
+    str | None, typer.Option("--resource", "-r", help="Who is talking (default: default).")
+]
+SystemOpt = Annotated[str | None, typer.Option("--system", "-s", help="System prompt.")]
+MaxContextOpt = Annotated[
+    int | None,
+    typer.Option("--max-context", min=256, help="Context window in tokens (default: the model's)."),
+]
+NoMemoryOpt = Annotated[bool, typer.Option("--no-memory", help="A plain call: no history, recall or memory.")]
+
+
+def _session(
+    mem, model, thread, cont, resource, system, max_context, no_memory, no_title=False, title_model=None
+):
+    from memcli.chat import ChatSession, ChatSettings
+    from memcli.llm import LiteLLM, resolve_model
+
+    resource_id = default_resource(resource)
+    if cont and thread:
+        raise UsageError("use --thread or --continue, not both")
+    if thread is not None:
+        existing = mem.store.threads.get(thread)
+        if existing is not None:
+            mem.get_thread(thread, resource_id)
+            resource_id = existing.resource_id
+    if cont:
+        latest = mem.store.threads.latest_for_resource(resource_id or "default")
+        if latest is None:
+            raise UsageError(f"resource {resource_id or 'default'} has no thread to continue")
+        thread = latest.id
+    settings = ChatSettings(
+        resource_id=resource_id or "default",
+        thread_id=thread,
+        system=system,
+        memory=not no_memory,
+        max_context=max_context,
+        titles=not no_title,
+    )
+    llm = LiteLLM(resolve_model(model), window=max_context)
+    title_llm = LiteLLM(title_model) if title_model else None
+    return ChatSession(mem, llm, settings, title_llm=title_llm)
+
+
+def ask(
+    prompt: Annotated[str | None, typer.Argument(help="The message; - or a pipe reads stdin.")] = None,
+    model: ModelOpt = None,
+    thread: ThreadOpt = None,
+    cont: ContinueOpt = False,
+    resource: ResourceOpt = None,
+    system: SystemOpt = None,
+    max_context: MaxContextOpt = None,
+    no_memory: NoMemoryOpt = False,
+    no_title: Annotated[bool, typer.Option("--no-title", help="Do not title new threads.")] = False,
+    title_model: Annotated[str | None, typer.Option("--title-model", help="Model for titles.")] = None,
+    show_context: Annotated[
+        bool, typer.Option("--show-context", help="Print to stderr exactly what is sent.")
+    ] = False,
+    as_json: Annotated[bool, typer.Option("--json", help="Reply, thread, usage and budget as JSON.")] = False,
+) -> None:
+    """One turn with memory: prints only the reply (streamed), so it scripts well.
+
+    memcli ask "What did I say about Porto?" -r alice
+
+    git diff | memcli ask "Review this" --no-memory
+    """
+    text = read_text_arg(prompt)
+    with open_memory() as mem:
+        session = _session(
+            mem, model, thread, cont, resource, system, max_context, no_memory, no_title, title_model
+        )
+        if show_context:
+            plan = session.plan(text)
+            sys.stderr.write(json.dumps({"messages": plan.messages, "tools": plan.tools}, indent=2) + "\n")
+        streamed = []
+
+        def on_token(token: str) -> None:
+            streamed.append(token)
+            if not as_json:
+                sys.stdout.write(token)
+                sys.stdout.flush()
+
+        result = session.send(text, on_token=on_token)
+    for notice in result.notices:
+        output.warn(notice)
+    if as_json:
+        output.write_json(
+            {
+                "reply": result.reply,
+                "thread_id": result.thread_id,
+                "usage": result.usage,
+                "memory_updated": result.memory_updated,
+                "title": result.title,
+                "context": result.plan.to_dict(),
+            }
+        )
+    elif not streamed:
+        sys.stdout.write(result.reply)
+    if not as_json:
+        sys.stdout.write("\n")
+
+
+def tokens(
+    thread: ThreadOpt = None,
+    resource: ResourceOpt = None,
+    model: ModelOpt = None,
+    prompt: Annotated[str, typer.Option("--prompt", "-p", help="The message you are about to send.")] = "",
+    system: SystemOpt = None,
+    max_context: MaxContextOpt = None,
+    as_json: Annotated[bool, typer.Option("--json", help="Output JSON.")] = False,
+) -> None:
+    """The token budget of the next request, before anything is sent."""
+    with open_memory() as mem:
+        session = _session(mem, model, thread, False, resource, system, max_context, False, True)
+        plan = session.plan(prompt)
+        totals = {"messages": 0, "tokens": 0, "turns": []}
+        if session.settings.thread_id and mem.store.threads.get(session.settings.thread_id):
+            totals["messages"], totals["tokens"] = mem.store.messages.totals(session.settings.thread_id)
+            for m in mem.store.messages.window(session.settings.thread_id):
+                if m.role == "assistant" and m.metadata.get("usage"):
+                    totals["turns"].append({"id": m.id, **m.metadata["usage"]})
+    report = {"model": session.llm.model, **plan.to_dict(), "thread": totals}
+    if as_json:
+        output.write_json(report)
+        return
+    rows = [{"section": k, "tokens": v} for k, v in plan.sections.items()]
+    rows += [
+        {"section": "reply reserve", "tokens": plan.reserve},
+        {"section": "total sent", "tokens": plan.total},
+        {"section": "window", "tokens": plan.window},
+    ]
+    output.table(rows, [("section", "section"), ("tokens", "tokens")])
+    if plan.trimmed:
+        output.notice(f"{len(plan.trimmed)} oldest history messages would be trimmed to fit")
+    used = sum(t.get("prompt_tokens", 0) + t.get("completion_tokens", 0) for t in totals["turns"])
+    output.notice(
+        f"thread: {totals['messages']} messages, {totals['tokens']} tokens stored, "
+        f"{len(totals['turns'])} turns used {used} tokens"
+    )

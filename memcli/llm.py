@@ -1,0 +1,217 @@
+"""Chat models through litellm, imported only when a model is called (~3.5 s).
+
+`LLM` is the protocol context assembly and chat use; `LiteLLM` implements it
+with bounded retries (exponential backoff with jitter, honouring
+Retry-After) on 408/429/5xx, timeouts and dropped connections.
+"""
+
+import json
+import os
+import random
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Protocol
+
+from memcli.errors import MemcliError
+
+MODEL_HINT = (
+    "no chat model configured: set MEMCLI_MODEL (for example MEMCLI_MODEL=openai/gpt-4o-mini "
+    "or MEMCLI_MODEL=ollama/llama3.2) or pass --model"
+)
+RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
+DEFAULT_WINDOW = 8192
+
+
+class ModelError(MemcliError):
+    """The model could not answer (after retries)."""
+
+
+@dataclass
+class ToolCall:
+    id: str
+    name: str
+    arguments: str  # raw JSON text as the model sent it
+
+
+@dataclass
+class Reply:
+    content: str
+    tool_calls: list[ToolCall] = field(default_factory=list)
+    usage: dict = field(default_factory=dict)
+    model: str = ""
+
+
+class LLM(Protocol):
+    model: str
+
+    def complete(
+        self,
+        messages: list[dict],
+        *,
+        tools: list[dict] | None = None,
+        on_token: Callable[[str], None] | None = None,
+    ) -> Reply: ...
+
+    def context_window(self) -> int: ...
+
+
+def resolve_model(flag: str | None) -> str:
+    from memcli import config
+
+    model = flag or os.environ.get("MEMCLI_MODEL") or config.get("model")
+    if not model:
+        raise ModelError(MODEL_HINT)
+    return model
+
+
+def _status(exc: Exception) -> int | None:
+    for attr in ("status_code", "code"):
+        value = getattr(exc, attr, None)
+        if isinstance(value, int):
+            return value
+    return None
+
+
+def _retry_after(exc: Exception) -> float | None:
+    response = getattr(exc, "response", None)
+    headers = getattr(response, "headers", None) or {}
+    try:
+        value = headers.get("retry-after") or headers.get("Retry-After")
+        return float(value) if value is not None else None
+    except (TypeError, ValueError):
+        return None
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return (text[0] if text else type(exc).__name__)[:300]
+
+
+class LiteLLM:
+    def __init__(
+        self,
+        model: str,
+        *,
+        api_base: str | None = None,
+        api_key: str | None = None,
+        timeout: float = 120.0,
+        max_retries: int = 4,
+        backoff: float = 1.0,
+        max_backoff: float = 30.0,
+        window: int | None = None,
+    ):
+        self.model = model
+        self.api_base = api_base or os.environ.get("MEMCLI_API_BASE") or None
+        self.api_key = api_key
+        self.timeout = timeout
+        self.max_retries = max_retries
+        self.backoff = backoff
+        self.max_backoff = max_backoff
+        self._window = window
+        self.attempts = 0  # requests sent, for reports and tests
+
+    def _litellm(self):
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        os.environ.setdefault("LITELLM_LOG", "ERROR")
+        import litellm
+
+        litellm.suppress_debug_info = True
+        litellm.telemetry = False
+        return litellm
+
+    def context_window(self) -> int:
+        if self._window:
+            return self._window
+        try:
+            info = self._litellm().get_model_info(self.model)
+            return int(info.get("max_input_tokens") or info.get("max_tokens") or DEFAULT_WINDOW)
+        except Exception:  # unknown to litellm's map: a conservative default
+            return DEFAULT_WINDOW
+
+    def complete(self, messages, *, tools=None, on_token=None) -> Reply:
+        litellm = self._litellm()
+        kwargs = dict(model=self.model, messages=messages, timeout=self.timeout, num_retries=0)
+        if tools:
+            kwargs["tools"] = tools
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self.api_key:
+            kwargs["api_key"] = self.api_key
+        attempt = 0
+        while True:
+            attempt += 1
+            self.attempts += 1
+            try:
+                if on_token is None:
+                    return self._parse(litellm.completion(**kwargs))
+                return self._stream(litellm, kwargs, messages, on_token)
+            except Exception as exc:
+                status = _status(exc)
+                transient = (
+                    status in RETRYABLE
+                    or (
+                        status is None
+                        and isinstance(
+                            exc, litellm.exceptions.APIConnectionError | litellm.exceptions.Timeout
+                        )
+                    )
+                    or isinstance(exc, _Truncated)
+                )
+                if not transient or attempt > self.max_retries:
+                    suffix = f" after {attempt} attempts" if attempt > 1 else ""
+                    raise ModelError(f"model {self.model} failed{suffix}: {_first_line(exc)}") from exc
+                delay = _retry_after(exc)
+                if delay is None:
+                    delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
+                    delay *= random.uniform(0.8, 1.2)
+                time.sleep(min(delay, self.max_backoff))
+
+    def _stream(self, litellm, kwargs, messages, on_token) -> Reply:
+        chunks = []
+        finished = False
+        for chunk in litellm.completion(**kwargs, stream=True, stream_options={"include_usage": True}):
+            chunks.append(chunk)
+            choice = chunk.choices[0] if chunk.choices else None
+            if choice is None:
+                continue
+            text = getattr(choice.delta, "content", None)
+            if text:
+                on_token(text)
+            if choice.finish_reason:
+                finished = True
+        if not finished:
+            raise _Truncated("the model's stream ended before it finished")
+        return self._parse(litellm.stream_chunk_builder(chunks, messages=messages))
+
+    def _parse(self, response) -> Reply:
+        message = response.choices[0].message
+        calls = [
+            ToolCall(c.id or f"call_{i}", c.function.name, c.function.arguments or "{}")
+            for i, c in enumerate(getattr(message, "tool_calls", None) or [])
+        ]
+        usage = getattr(response, "usage", None)
+        usage_dict = {}
+        if usage is not None:
+            usage_dict = {
+                "prompt_tokens": getattr(usage, "prompt_tokens", 0) or 0,
+                "completion_tokens": getattr(usage, "completion_tokens", 0) or 0,
+            }
+        return Reply(
+            message.content or "", calls, usage_dict, getattr(response, "model", self.model) or self.model
+        )
+
+
+class _Truncated(Exception):
+    """A stream that stopped without a finish reason: worth one more try."""
+
+
+def tool_arguments(call: ToolCall) -> dict:
+    """The call's arguments as a dict, or MemcliError naming what is wrong."""
+    try:
+        value = json.loads(call.arguments or "{}")
+    except json.JSONDecodeError as exc:
+        raise MemcliError(f"tool {call.name} got invalid JSON arguments ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise MemcliError(f"tool {call.name} arguments must be a JSON object")
+    return value
