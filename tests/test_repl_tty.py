@@ -1,0 +1,64 @@
+"""memcli chat on a real terminal (a pty): Ctrl-C cancels the reply, not the session."""
+
+import fcntl
+import os
+import pty
+import select
+import subprocess
+import sys
+import termios
+import time
+
+from fake_llm import reply, slow
+
+
+def _read_until(fd, needle: bytes, timeout: float = 60.0) -> bytes:
+    seen = b""
+    end = time.time() + timeout
+    while needle not in seen:
+        if time.time() > end:
+            raise AssertionError(f"timed out waiting for {needle!r}; got {seen[-500:]!r}")
+        ready, _, _ = select.select([fd], [], [], 0.2)
+        if ready:
+            try:
+                seen += os.read(fd, 4096)
+            except OSError:
+                break
+    return seen
+
+
+def _controlling_terminal():
+    """Make the pty this process's terminal, so Ctrl-C becomes SIGINT as in a shell."""
+    os.setsid()
+    fcntl.ioctl(0, termios.TIOCSCTTY, 0)
+
+
+def test_ctrl_c_cancels_the_reply_and_the_session_goes_on(llm_server):
+    llm_server.script([slow(30, reply("too late")), reply("second answer"), reply("a title")])
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memcli", "chat", "-r", "alice", "-t", "tty-1", "--no-title"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "100"},
+        preexec_fn=_controlling_terminal,
+    )
+    os.close(child)
+    try:
+        _read_until(main, b"/help for commands")
+        os.write(main, b"hello\r")
+        deadline = time.time() + 60
+        while not llm_server.requests and time.time() < deadline:
+            time.sleep(0.1)
+        assert llm_server.requests, "the model was never called"
+        os.write(main, b"\x03")  # Ctrl-C, delivered by the terminal as SIGINT
+        _read_until(main, b"reply cancelled")
+        os.write(main, b"and now?\r")
+        _read_until(main, b"second answer")
+        os.write(main, b"/exit\r")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
