@@ -36,6 +36,28 @@ class ChatSettings:
     recall_range: int = 1
     wm_scope: str = "resource"
     titles: bool = True
+    observational: bool = True  # use the observation log; observe/reflect when thresholds are crossed
+    observation_tokens: int | None = None  # None: settings (config/env/default)
+    reflection_tokens: int | None = None
+
+
+OBSERVATIONS_INTRO = (
+    "These are your observations of earlier parts of this conversation (the messages themselves "
+    "are no longer shown). Prefer the newest facts; when they conflict, the user's latest "
+    "statement wins."
+)
+
+
+def observations_block(record) -> str | None:
+    """The log, then current task and suggested response last (they change most)."""
+    if record is None or not record.observations.strip():
+        return None
+    parts = [OBSERVATIONS_INTRO, "<observations>\n" + record.observations.strip() + "\n</observations>"]
+    if record.current_task:
+        parts.append(f"<current-task>{record.current_task}</current-task>")
+    if record.suggested_response:
+        parts.append(f"<suggested-response>{record.suggested_response}</suggested-response>")
+    return "\n".join(parts)
 
 
 @dataclass
@@ -74,11 +96,20 @@ class ChatSession:
         scope, scope_id = self._wm_scope_id()
         return self.memory.store.working_memory.get(scope, scope_id)
 
-    def _history(self) -> list[Message]:
+    def _observation_record(self):
+        s = self.settings
+        if not (s.observational and s.memory and s.thread_id):
+            return None
+        return self.memory.store.observations.latest("thread", s.thread_id)
+
+    def _history(self, record=None) -> list[Message]:
+        """Recent messages of the thread, minus those the observation log already holds."""
         s = self.settings
         if not s.thread_id or not self.memory.store.threads.get(s.thread_id):
             return []
-        return self.memory.store.messages.window(s.thread_id, last=s.history_messages)
+        recent = self.memory.store.messages.window(s.thread_id, last=s.history_messages)
+        cursor = record.last_observed_rowid if record and record.last_observed_rowid else 0
+        return [m for m in recent if m.rowid > cursor]
 
     def _recalled(self, prompt: str, notices: list[str]) -> list[Message]:
         s = self.settings
@@ -97,14 +128,15 @@ class ChatSession:
         window = s.max_context or self.llm.context_window()
         schema = self.schema()
         tools = [working_memory.tool_definition(schema)] if s.memory and self.tools_supported else None
+        record = self._observation_record()
         return context.build(
             system=s.system or DEFAULT_SYSTEM,
             working_memory=working_memory.instructions(self.working_memory_text(), schema)
             if s.memory
             else None,
-            observations=None,
+            observations=observations_block(record),
             recalled=self._recalled(prompt, notices) if s.memory else [],
-            history=self._history() if s.memory else [],
+            history=self._history(record) if s.memory else [],
             user=prompt,
             tools=tools,
             window=window,
@@ -143,6 +175,8 @@ class ChatSession:
                 ]
             )
         title = self._title(prompt) if s.titles and first_exchange else None
+        if s.observational and s.memory:
+            notices += self._maintain_observations()
         return TurnResult(
             reply.content, plan, s.thread_id, usage, updated, title, list(dict.fromkeys(notices))
         )
@@ -188,6 +222,34 @@ class ChatSession:
                 usage[key] = usage.get(key, 0) + value
         reply.usage = usage
         return reply, updated
+
+    def _maintain_observations(self) -> list[str]:
+        """Observe and reflect when thresholds are crossed (after the reply went out).
+        A failure here never loses the turn; it is reported and retried next turn."""
+        from memcli.observational import settings
+        from memcli.observational.observer import Observer
+        from memcli.observational.reflector import Reflector
+
+        s = self.settings
+        notes = []
+        try:
+            observer = Observer(
+                self.memory.store, self.llm, message_tokens=settings.message_tokens(s.observation_tokens)
+            )
+            done = observer.run("thread", s.thread_id)
+            if done.observed_messages:
+                notes.append(f"observed {done.observed_messages} older messages into the observation log")
+            reflector = Reflector(
+                self.memory.store,
+                self.llm,
+                observation_tokens=settings.observation_tokens(s.reflection_tokens),
+            )
+            reflected = reflector.run("thread", s.thread_id)
+            if reflected.generation is not None:
+                notes.append(f"condensed the observation log to {reflected.after_tokens} tokens")
+        except MemcliError as exc:
+            notes.append(f"observational memory skipped this turn: {exc}")
+        return notes
 
     def _run_tool(self, call) -> str:
         """Apply a tool call; the result text goes back to the model. Nothing is

@@ -350,6 +350,7 @@ class Memory:
         total = 0
         owners: dict[str, str] = {}
         ids: dict[str, str] = {}
+        pending: list[tuple[int, Message]] = []
         for number, m in read_lines(stream, thread_id=thread_id, resource_id=resource_id):
             total += 1
             owner = owners.setdefault(m.thread_id, m.resource_id)
@@ -357,6 +358,11 @@ class Memory:
                 raise InputError(f"line {number}: {OwnershipError(m.thread_id, owner, m.resource_id)}")
             if ids.setdefault(m.id, m.thread_id) != m.thread_id:
                 raise InputError(f"line {number}: message id {m.id} appears in two threads")
+            pending.append((number, m))
+            if len(pending) >= 500:
+                self._check_known_ids(pending)
+                pending = []
+        self._check_known_ids(pending)
         stored = self.store.threads.owners(list(owners))
         for tid, owner in stored.items():
             if owners[tid] != owner:
@@ -381,6 +387,16 @@ class Memory:
             if progress:
                 progress(done, total)
         return summary
+
+    def _check_known_ids(self, lines: list[tuple[int, Message]]) -> None:
+        """An id already stored in another thread cannot be imported into this one."""
+        known = self.store.messages.by_ids([m.id for _, m in lines])
+        for number, m in lines:
+            old = known.get(m.id)
+            if old is not None and old.thread_id != m.thread_id:
+                raise InputError(
+                    f"line {number}: message id {m.id} already belongs to thread {old.thread_id}"
+                )
 
     def export_messages(
         self, *, thread_id: str | None = None, resource_id: str | None = None

@@ -52,13 +52,14 @@ def _global(
 
 
 def _register() -> None:
-    from memcli.cli import chat, db, memory_cmd, messages, models, recall, repl, threads, transfer
+    from memcli.cli import chat, db, memory_cmd, messages, models, observe, recall, repl, threads, transfer
 
     app.add_typer(threads.app, name="threads")
     app.add_typer(messages.app, name="messages")
     app.add_typer(db.app, name="db")
     app.add_typer(models.app, name="models")
     app.add_typer(memory_cmd.app, name="memory")
+    app.add_typer(observe.app, name="observations")
     app.command("add")(messages.add)
     app.command("import")(transfer.import_)
     app.command("export")(transfer.export)
@@ -67,6 +68,8 @@ def _register() -> None:
     app.command("chat")(repl.chat)
     app.command("ask")(chat.ask)
     app.command("tokens")(chat.tokens)
+    app.command("observe")(observe.observe)
+    app.command("reflect")(observe.reflect)
 
 
 _register()

@@ -205,6 +205,16 @@ class MessageTable:
             out.update({r[0]: (r[1], r[2]) for r in rows})
         return out
 
+    def after(
+        self, rowid: int, *, thread_id: str | None = None, resource_id: str | None = None
+    ) -> list[Message]:
+        """Messages with a rowid past a cursor, in rowid order (the observer's queue)."""
+        column, value = ("thread_id", thread_id) if thread_id is not None else ("resource_id", resource_id)
+        rows = self.conn.execute(
+            f"SELECT {_COLUMNS} FROM messages WHERE {column} = ? AND rowid > ? ORDER BY rowid", [value, rowid]
+        ).fetchall()
+        return [_message(r) for r in rows]
+
     def delete(self, ids: list[str]) -> int:
         removed = 0
         for start in range(0, len(ids), 500):

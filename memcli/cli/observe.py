@@ -1,0 +1,180 @@
+"""memcli observe, memcli reflect, memcli observations show|history"""
+
+import json
+from typing import Annotated
+
+import typer
+
+from memcli.cli import output
+from memcli.cli.common import JsonOpt, open_memory
+from memcli.errors import UsageError
+
+app = typer.Typer(help="The observation log kept by the Observer and the Reflector.", no_args_is_help=True)
+
+ThreadOpt = Annotated[str | None, typer.Option("--thread", "-t", help="Thread scope (default scope).")]
+ResourceOpt = Annotated[
+    str | None,
+    typer.Option("--resource", "-r", help="With --thread: check the owner; alone: resource scope."),
+]
+ModelOpt = Annotated[
+    str | None, typer.Option("--model", "-m", help="litellm model (default: the chat model).")
+]
+
+
+def _scope(mem, thread, resource) -> tuple[str, str]:
+    if thread:
+        mem.get_thread(thread, resource)
+        return "thread", thread
+    if resource:
+        return "resource", resource
+    raise UsageError("give --thread T (thread scope) or --resource R (resource scope)")
+
+
+def _llm(kind: str, flag: str | None):
+    from memcli.llm import LiteLLM, resolve_model
+    from memcli.observational import settings
+
+    return LiteLLM(resolve_model(settings.model(kind, flag)))
+
+
+def observe(
+    thread: ThreadOpt = None,
+    resource: ResourceOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Observe even below the threshold.")] = False,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Print the prompts and token counts only.")
+    ] = False,
+    threshold: Annotated[
+        int | None, typer.Option("--threshold", min=1, help="Unobserved tokens that trigger it (30000).")
+    ] = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the Observer now: compress unobserved messages into the observation log."""
+    from memcli.observational import settings
+    from memcli.observational.observer import Observer
+
+    with open_memory() as mem:
+        scope, scope_id = _scope(mem, thread, resource)
+        llm = None if dry_run else _llm("observation", model)
+        observer = Observer(mem.store, llm, message_tokens=settings.message_tokens(threshold))
+        with output.progress("observing"):
+            result = observer.run(scope, scope_id, force=force or dry_run, dry_run=dry_run)
+    if dry_run:
+        from memcli.context import message_tokens
+
+        prompts = [{"messages": p, "tokens": sum(message_tokens(m) for m in p)} for p in result.prompts]
+        if as_json:
+            output.write_json(prompts)
+        else:
+            for p in prompts:
+                print(json.dumps(p["messages"], indent=2, ensure_ascii=False))
+                output.notice(f"this call would send {p['tokens']} tokens")
+        return
+    report = {
+        "scope": scope,
+        "id": scope_id,
+        "observed_messages": result.observed_messages,
+        "observed_tokens": result.observed_tokens,
+        "generations": result.generations,
+        "skipped": result.skipped,
+    }
+    if as_json:
+        output.write_json(report)
+    elif result.skipped:
+        output.notice(f"nothing observed: {result.skipped}")
+    else:
+        output.notice(f"observed {result.observed_messages} messages ({result.observed_tokens} tokens)")
+
+
+def reflect(
+    thread: ThreadOpt = None,
+    resource: ResourceOpt = None,
+    force: Annotated[bool, typer.Option("--force", help="Reflect even below the threshold.")] = False,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say whether it would run.")] = False,
+    threshold: Annotated[
+        int | None, typer.Option("--threshold", min=1, help="Log tokens that trigger it (40000).")
+    ] = None,
+    model: ModelOpt = None,
+    as_json: JsonOpt = False,
+) -> None:
+    """Run the Reflector now: condense an observation log that has grown too long."""
+    from memcli.observational import settings
+    from memcli.observational.reflector import Reflector
+
+    with open_memory() as mem:
+        scope, scope_id = _scope(mem, thread, resource)
+        llm = None if dry_run else _llm("reflection", model)
+        reflector = Reflector(mem.store, llm, observation_tokens=settings.observation_tokens(threshold))
+        result = reflector.run(scope, scope_id, force=force, dry_run=dry_run)
+    report = {
+        "scope": scope,
+        "id": scope_id,
+        "before_tokens": result.before_tokens,
+        "after_tokens": result.after_tokens,
+        "attempts": result.attempts,
+        "attempt_tokens": result.attempt_tokens,
+        "generation": result.generation,
+        "skipped": result.skipped,
+    }
+    if as_json:
+        output.write_json(report)
+    elif result.generation is None:
+        output.notice(f"log unchanged: {result.skipped}")
+    else:
+        output.notice(
+            f"reflected {result.before_tokens} -> {result.after_tokens} tokens in {result.attempts} attempts"
+        )
+
+
+@app.command("show")
+def show(thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: JsonOpt = False) -> None:
+    """The active observation log, current task and suggested response."""
+    with open_memory() as mem:
+        scope, scope_id = _scope(mem, thread, resource)
+        latest = mem.store.observations.latest(scope, scope_id)
+    if as_json:
+        output.write_json(None if latest is None else latest.__dict__)
+        return
+    if latest is None:
+        output.notice("no observations yet")
+        return
+    print(latest.observations)
+    if latest.current_task:
+        print(f"\nCurrent task: {latest.current_task}")
+    if latest.suggested_response:
+        print(f"Suggested response: {latest.suggested_response}")
+
+
+@app.command("history")
+def history(thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: JsonOpt = False) -> None:
+    """Every generation with token counts and compression ratios."""
+    with open_memory() as mem:
+        scope, scope_id = _scope(mem, thread, resource)
+        records = mem.store.observations.history(scope, scope_id)
+    rows = []
+    for r in records:
+        ratio = round(r.observed_tokens / r.token_count, 2) if r.token_count else None
+        rows.append(
+            {
+                "generation": r.generation,
+                "origin": r.origin,
+                "tokens": r.token_count,
+                "observed_tokens": r.observed_tokens,
+                "compression": ratio,
+                "created_at": r.created_at,
+            }
+        )
+    output.render(
+        rows,
+        [
+            ("generation", "gen"),
+            ("origin", "origin"),
+            ("tokens", "log tokens"),
+            ("observed_tokens", "observed"),
+            ("compression", "ratio"),
+            ("created_at", "time"),
+        ],
+        as_json=as_json,
+        as_nl=False,
+    )

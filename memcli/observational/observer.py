@@ -1,0 +1,161 @@
+"""The Observer: turns unobserved messages into observation-log lines, exactly once.
+
+Each batch becomes one new generation, written in one transaction together
+with the cursor (the last observed message's rowid). A crash or a bad model
+answer before the commit leaves the previous generation as it was, so the
+next run observes the same messages again and none twice.
+"""
+
+from dataclasses import dataclass, field
+
+from memcli import tokens
+from memcli.llm import LLM
+from memcli.observational import parse as parsing
+from memcli.observational.prompts import OBSERVER
+from memcli.records import Message
+from memcli.store.observations import ObservationRecord
+from memcli.timefmt import now
+from memcli.timefmt import parse as parse_time
+
+DEFAULT_MESSAGE_TOKENS = 30_000
+BATCH_TOKENS = 10_000  # per observer call (Mastra batches resource scope likewise)
+MAX_MESSAGE_TOKENS = 8_000  # one huge message is cut in the middle to fit a call
+PREVIOUS_TOKENS = 2_000  # the newest part of the log shown for continuity
+
+
+@dataclass
+class ObserveResult:
+    observed_messages: int = 0
+    observed_tokens: int = 0
+    generations: list[int] = field(default_factory=list)
+    skipped: str | None = None  # why nothing ran
+    prompts: list[list[dict]] = field(default_factory=list)  # with dry_run
+
+
+def _tail_tokens(text: str, limit: int) -> str:
+    enc = tokens.encoding()
+    ids = enc.encode_ordinary(text)
+    return text if len(ids) <= limit else enc.decode(ids[-limit:])
+
+
+def _clip(text: str, limit: int) -> str:
+    enc = tokens.encoding()
+    ids = enc.encode_ordinary(text)
+    if len(ids) <= limit:
+        return text
+    half = limit // 2
+    cut = len(ids) - 2 * half
+    return enc.decode(ids[:half]) + f"\n[... {cut} tokens omitted ...]\n" + enc.decode(ids[-half:])
+
+
+def format_messages(messages: list[Message]) -> str:
+    """Dated `User (2:30 PM): ...` lines, with a header per day."""
+    out, day = [], None
+    for m in messages:
+        when = parse_time(m.created_at)
+        label = when.strftime("%b %-d, %Y")
+        if label != day:
+            day = label
+            out.append(f"\nDate: {label}")
+        who = {"user": "User", "assistant": "Assistant", "tool": "Tool"}.get(m.role, m.role)
+        out.append(f"{who} ({when.strftime('%-I:%M %p')}): {_clip(m.content, MAX_MESSAGE_TOKENS)}")
+    return "\n".join(out).strip()
+
+
+def batches(messages: list[Message], limit: int) -> list[list[Message]]:
+    """Consecutive groups under `limit` tokens; a message over the limit goes alone."""
+    out: list[list[Message]] = []
+    current: list[Message] = []
+    size = 0
+    for m in messages:
+        cost = min(m.token_count, MAX_MESSAGE_TOKENS)
+        if current and size + cost > limit:
+            out.append(current)
+            current, size = [], 0
+        current.append(m)
+        size += cost
+    if current:
+        out.append(current)
+    return out
+
+
+class Observer:
+    def __init__(self, store, llm: LLM | None, *, message_tokens: int = DEFAULT_MESSAGE_TOKENS):
+        self.store = store
+        self.llm = llm
+        self.message_tokens = message_tokens
+
+    def pending(self, scope: str, scope_id: str) -> tuple[ObservationRecord | None, list[Message]]:
+        latest = self.store.observations.latest(scope, scope_id)
+        cursor = latest.last_observed_rowid if latest and latest.last_observed_rowid else 0
+        kwargs = {"thread_id": scope_id} if scope == "thread" else {"resource_id": scope_id}
+        queue = [m for m in self.store.messages.after(cursor, **kwargs) if m.role != "system"]
+        return latest, queue
+
+    def prompt(self, latest: ObservationRecord | None, batch: list[Message]) -> list[dict]:
+        parts = []
+        if latest and latest.observations:
+            parts.append(
+                "Earlier observations (do not repeat them):\n"
+                + _tail_tokens(latest.observations, PREVIOUS_TOKENS)
+            )
+        if latest and (latest.current_task or latest.suggested_response):
+            parts.append(
+                f"Previous current task: {latest.current_task or '-'}\n"
+                f"Previous suggested response: {latest.suggested_response or '-'}"
+            )
+        parts.append("New messages to observe:\n" + format_messages(batch))
+        return [{"role": "system", "content": OBSERVER}, {"role": "user", "content": "\n\n".join(parts)}]
+
+    def run(self, scope: str, scope_id: str, *, force: bool = False, dry_run: bool = False) -> ObserveResult:
+        result = ObserveResult()
+        latest, queue = self.pending(scope, scope_id)
+        waiting = sum(m.token_count for m in queue)
+        if not queue:
+            result.skipped = "nothing to observe"
+            return result
+        if waiting < self.message_tokens and not force:
+            result.skipped = f"{waiting} unobserved tokens, below the threshold of {self.message_tokens}"
+            return result
+        for batch in batches(queue, BATCH_TOKENS):
+            messages = self.prompt(latest, batch)
+            if dry_run:
+                result.prompts.append(messages)
+                continue
+            parsed = self._ask(messages)
+            latest = self._write(scope, scope_id, latest, batch, parsed)
+            result.generations.append(latest.generation)
+            result.observed_messages += len(batch)
+            result.observed_tokens += sum(m.token_count for m in batch)
+        return result
+
+    def _ask(self, messages: list[dict]) -> dict:
+        """One call; a degenerate or malformed answer is retried once, then refused."""
+        for attempt in (1, 2):
+            reply = self.llm.complete(messages)
+            try:
+                return parsing.parse(reply.content, need_task=True)
+            except parsing.BadModelOutput:
+                if attempt == 2:
+                    raise
+        raise AssertionError("unreachable")
+
+    def _write(self, scope, scope_id, latest, batch, parsed) -> ObservationRecord:
+        log = (latest.observations + "\n" if latest and latest.observations else "") + parsed["observations"]
+        record = ObservationRecord(
+            scope=scope,
+            scope_id=scope_id,
+            generation=(latest.generation if latest else 0) + 1,
+            origin="observation",
+            observations=log,
+            current_task=parsed["current_task"],
+            suggested_response=parsed["suggested_response"],
+            token_count=tokens.count(log),
+            observed_tokens=(latest.observed_tokens if latest else 0) + sum(m.token_count for m in batch),
+            last_observed_rowid=batch[-1].rowid,
+            metadata={"messages": len(batch)},
+            created_at=now(),
+        )
+        with self.store.transaction():
+            self.store.observations.append(record)
+        return record
