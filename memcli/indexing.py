@@ -17,6 +17,7 @@ from memcli.store.vectors import ChunkVector
 
 CHUNK_CHARS = 1200  # ~256 word pieces, MiniLM's input limit
 CHUNK_OVERLAP = 200
+MAX_CHUNKS = 64  # ~75k characters embedded per message; keyword search covers the rest
 
 
 def chunks_of(text: str) -> list[str]:
@@ -34,6 +35,8 @@ def chunks_of(text: str) -> list[str]:
         if end >= len(text):
             break
         start = max(end - CHUNK_OVERLAP, start + 1)
+        if len(out) >= MAX_CHUNKS:
+            break
     return [c for c in out if c]
 
 

@@ -104,7 +104,7 @@ class LiteLLM:
         self.model = model
         self.api_base = api_base or os.environ.get("MEMCLI_API_BASE") or None
         self.api_key = api_key
-        self.timeout = timeout
+        self.timeout = float(os.environ.get("MEMCLI_TIMEOUT") or timeout)
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff

@@ -38,7 +38,9 @@ def slow(seconds: float, then: dict) -> dict:
 
 
 class FakeLLM:
-    def __init__(self):
+    def __init__(self, responder=None):
+        """responder(body) -> step, when the script is empty (for benchmarks)."""
+        self.responder = responder
         self.requests: list[dict] = []
         self._script: list[dict] = []
         self._lock = threading.Lock()
@@ -53,7 +55,12 @@ class FakeLLM:
                 body = json.loads(self.rfile.read(length) or b"{}")
                 with owner._lock:
                     owner.requests.append(body)
-                    step = owner._script.pop(0) if owner._script else reply("(no more scripted replies)")
+                    if owner._script:
+                        step = owner._script.pop(0)
+                    elif owner.responder is not None:
+                        step = owner.responder(body)
+                    else:
+                        step = reply("(no more scripted replies)")
                 owner._answer(self, body, step)
 
         self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
