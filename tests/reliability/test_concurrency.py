@@ -55,7 +55,10 @@ def test_four_writers_two_readers(home, local_model, db_path):
     ]
     readers = [
         subprocess.Popen(
-            [sys.executable, "-c", READER, str(r), "25"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+            [sys.executable, "-c", READER, str(r), "25"],
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
             text=True,
         )
         for r in range(2)

@@ -9,7 +9,6 @@ import sys
 import time
 
 import pytest
-
 from fake_llm import reply, slow
 
 TRIALS = 20
@@ -50,8 +49,12 @@ def _check(db_path):
 def big_file(tmp_path):
     path = tmp_path / "big.jsonl"
     rows = [
-        {"id": f"m{i}", "content": f"message {i} " + "text " * (i % 30), "thread_id": f"t{i % 9}",
-         "resource_id": "r"}
+        {
+            "id": f"m{i}",
+            "content": f"message {i} " + "text " * (i % 30),
+            "thread_id": f"t{i % 9}",
+            "resource_id": "r",
+        }
         for i in range(3000)
     ]
     path.write_text("".join(json.dumps(r) + "\n" for r in rows))
@@ -97,9 +100,10 @@ def test_killed_embedding_backfill_resumes_without_duplicates(home, local_model,
 
     store = Store(db_path)
     assert store.conn.execute("SELECT count(DISTINCT message_rowid) FROM chunks").fetchone()[0] == 3000
-    assert store.conn.execute("SELECT count(*) FROM chunks").fetchone()[0] == store.conn.execute(
-        "SELECT count(*) FROM vec_chunks"
-    ).fetchone()[0]
+    assert (
+        store.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        == store.conn.execute("SELECT count(*) FROM vec_chunks").fetchone()[0]
+    )
     store.close()
 
 
@@ -113,8 +117,13 @@ Date: Jan 1, 2024
 
 def test_killed_observer_runs_observe_each_message_once(home, db_path, llm_server):
     rows = [
-        {"id": f"o{i}", "content": f"fact {i} " + "detail " * 300, "thread_id": "t", "resource_id": "r",
-         "created_at": f"2024-01-01T10:{i:02d}:00Z"}
+        {
+            "id": f"o{i}",
+            "content": f"fact {i} " + "detail " * 300,
+            "thread_id": "t",
+            "resource_id": "r",
+            "created_at": f"2024-01-01T10:{i:02d}:00Z",
+        }
         for i in range(40)
     ]
     importer = _memcli("import", "-", "--no-embed", stdin=subprocess.PIPE)
