@@ -90,8 +90,10 @@ def bundled_model_dir() -> Path | None:
 
 
 def resolve() -> ModelSpec:
-    name = os.environ.get("MEMCLI_EMBEDDING_MODEL") or None
-    path = os.environ.get("MEMCLI_EMBEDDING_MODEL_PATH") or None
+    from memcli import config
+
+    name = os.environ.get("MEMCLI_EMBEDDING_MODEL") or config.get("embedding_model")
+    path = os.environ.get("MEMCLI_EMBEDDING_MODEL_PATH") or config.get("embedding_model_path")
     if path:
         return ModelSpec(name or DEFAULT_MODEL, Path(path).expanduser(), "env-path")
     if name:

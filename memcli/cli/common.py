@@ -26,7 +26,11 @@ def open_memory():
 
 
 def default_resource(value: str | None) -> str | None:
-    return value or os.environ.get("MEMCLI_RESOURCE") or None
+    if value:
+        return value
+    from memcli import config
+
+    return os.environ.get("MEMCLI_RESOURCE") or config.get("resource")
 
 
 def parse_meta(pairs: list[str] | None) -> dict[str, Any]:

@@ -52,7 +52,19 @@ def _global(
 
 
 def _register() -> None:
-    from memcli.cli import chat, db, memory_cmd, messages, models, observe, recall, repl, threads, transfer
+    from memcli.cli import (
+        chat,
+        config_cmd,
+        db,
+        memory_cmd,
+        messages,
+        models,
+        observe,
+        recall,
+        repl,
+        threads,
+        transfer,
+    )
 
     app.add_typer(threads.app, name="threads")
     app.add_typer(messages.app, name="messages")
@@ -60,6 +72,7 @@ def _register() -> None:
     app.add_typer(models.app, name="models")
     app.add_typer(memory_cmd.app, name="memory")
     app.add_typer(observe.app, name="observations")
+    app.add_typer(config_cmd.app, name="config")
     app.command("add")(messages.add)
     app.command("import")(transfer.import_)
     app.command("export")(transfer.export)

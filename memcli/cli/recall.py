@@ -48,10 +48,17 @@ def recall(
     scope: Annotated[
         str, typer.Option("--scope", help="resource: all the resource's threads; thread: only --thread.")
     ] = "resource",
-    top_k: Annotated[int, typer.Option("--top-k", "-k", min=1, help="Best hits to return.")] = 4,
+    top_k: Annotated[
+        int | None, typer.Option("--top-k", "-k", min=1, help="Best hits to return [config recall.top_k: 4].")
+    ] = None,
     message_range: Annotated[
-        int, typer.Option("--message-range", min=0, help="Neighbours before/after each hit, as context.")
-    ] = 1,
+        int | None,
+        typer.Option(
+            "--message-range",
+            min=0,
+            help="Neighbours before/after each hit [config recall.message_range: 1].",
+        ),
+    ] = None,
     threshold: Annotated[
         float | None, typer.Option("--threshold", min=0.0, max=1.0, help="Minimum score (0-1).")
     ] = None,
@@ -93,6 +100,12 @@ def recall(
     if (query is None) == (batch is None):
         raise UsageError("give a QUERY or --batch FILE, not both or neither")
     half_life_days = parse_duration(half_life).total_seconds() / 86400 if half_life else None
+    from memcli import config
+
+    top_k = top_k if top_k is not None else int(config.resolve("recall.top_k")[0])
+    message_range = (
+        message_range if message_range is not None else int(config.resolve("recall.message_range")[0])
+    )
     common = dict(
         scope=scope,
         top_k=top_k,
