@@ -18,7 +18,10 @@ def test_set_get_show_sources(cli, home, monkeypatch):
     assert rows["observation.message_tokens"]["source"] == "default"
     monkeypatch.setenv("MEMCLI_MODEL", "openai/gpt-4o-mini")
     rows = {r["key"]: r for r in cli("config", "show", "--sources", "--json").json()}
-    assert rows["model"]["value"] == "openai/gpt-4o-mini" and rows["model"]["source"] == "environment (MEMCLI_MODEL)"
+    assert (
+        rows["model"]["value"] == "openai/gpt-4o-mini"
+        and rows["model"]["source"] == "environment (MEMCLI_MODEL)"
+    )
     assert cli("config", "unset", "recall.top_k").code == 0
     assert cli("config", "get", "recall.top_k").out.strip() == "4"
 

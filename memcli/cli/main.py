@@ -51,6 +51,18 @@ def _global(
     output.QUIET["on"] = quiet
 
 
+def mcp_command() -> None:
+    """Serve memory to agent clients over stdio (Model Context Protocol).
+
+    Tools: recall, remember, working_memory_get/update, threads_list,
+    observations_show; resources memcli://threads and memcli://threads/{id}.
+    """
+    from memcli.mcp_server import serve
+
+    with common.open_memory() as mem:
+        serve(mem)
+
+
 def _register() -> None:
     from memcli.cli import (
         chat,
@@ -83,6 +95,7 @@ def _register() -> None:
     app.command("tokens")(chat.tokens)
     app.command("observe")(observe.observe)
     app.command("reflect")(observe.reflect)
+    app.command("mcp")(mcp_command)
 
 
 _register()
