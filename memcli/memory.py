@@ -388,6 +388,14 @@ class Memory:
                 progress(done, total)
         return summary
 
+    def set_missing_titles(self, titles: dict[str, str]) -> None:
+        """Give imported threads their source titles, keeping titles already set."""
+        with self.store.transaction():
+            for thread_id, title in titles.items():
+                thread = self.store.threads.get(thread_id)
+                if thread is not None and not thread.title:
+                    self.store.threads.update(thread_id, title=title)
+
     def _check_known_ids(self, lines: list[tuple[int, Message]]) -> None:
         """An id already stored in another thread cannot be imported into this one."""
         known = self.store.messages.by_ids([m.id for _, m in lines])

@@ -1,5 +1,6 @@
 """memcli import, memcli export"""
 
+import json
 import shutil
 import sys
 import tempfile
@@ -28,6 +29,21 @@ def _open_source(path: str):
     return file.open("rb")
 
 
+def _convert(source: str, source_format: str, resource_id: str):
+    """Another tool's export as a temporary JSONL stream, plus thread titles."""
+    from memcli.io.importers import READERS
+
+    path = Path(source)
+    if not path.is_file():
+        raise InputError(f"no such file: {source}")
+    lines, titles = READERS[source_format](path, resource_id)
+    spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller's with
+    for line in lines:
+        spool.write((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
+    spool.seek(0)
+    return spool, {k: v for k, v in titles.items() if v}
+
+
 def import_(
     source: Annotated[str, typer.Argument(help="JSONL file, or - for stdin.")],
     thread: Annotated[
@@ -37,6 +53,10 @@ def import_(
     no_embed: Annotated[
         bool, typer.Option("--no-embed", help="Skip vectors (run `memcli embed` later).")
     ] = False,
+    source_format: Annotated[
+        str,
+        typer.Option("--from", help="jsonl, chatgpt, claude, llm (logs.db) or markdown (memcli's export)."),
+    ] = "jsonl",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
     """Import messages from JSONL (one message per line; see README for the format).
@@ -44,8 +64,17 @@ def import_(
     Ids are kept, so importing the same file twice changes nothing. Every line
     is checked first: a bad line is reported with its number and nothing is written.
     """
+    from memcli.io.importers import FORMATS
+
+    if source_format not in FORMATS:
+        raise UsageError(f"--from takes one of {', '.join(FORMATS)}")
     start = time.perf_counter()
-    with open_memory() as mem, _open_source(source) as stream:
+    titles: dict[str, str] = {}
+    if source_format == "jsonl":
+        source_stream = _open_source(source)
+    else:
+        source_stream, titles = _convert(source, source_format, default_resource(resource) or "default")
+    with open_memory() as mem, source_stream as stream:
         with output.progress("importing") as bar:
             summary = mem.import_jsonl(
                 stream,
@@ -54,6 +83,7 @@ def import_(
                 embed=not no_embed,
                 progress=bar,
             )
+        mem.set_missing_titles(titles)
     seconds = time.perf_counter() - start
     for text in summary.notices:
         output.warn(text)

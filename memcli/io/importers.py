@@ -1,0 +1,195 @@
+"""Importers from other tools' exports into memcli's JSONL line format.
+
+Each reader returns (lines, titles): lines in the import contract of
+DESIGN.md (ids derived from the source's own ids, so re-importing changes
+nothing) and thread titles. `memcli import --from NAME FILE` feeds the lines
+through the same checked, batched import as JSONL.
+"""
+
+import json
+import re
+import sqlite3
+from datetime import UTC, datetime
+from pathlib import Path
+
+from memcli.errors import InputError
+
+FORMATS = ("jsonl", "chatgpt", "claude", "llm", "markdown")
+
+
+def _epoch(value) -> str | None:
+    if value in (None, ""):
+        return None
+    return datetime.fromtimestamp(float(value), UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+
+
+def _load_json(path: Path):
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        raise InputError(f"{path} is not a JSON export ({exc})") from None
+
+
+def chatgpt(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
+    """ChatGPT data export `conversations.json`: each conversation is a tree of
+    nodes; the visible conversation is the path from the root to current_node."""
+    data = _load_json(path)
+    if not isinstance(data, list):
+        raise InputError("a ChatGPT export is a JSON list of conversations (conversations.json)")
+    lines, titles = [], {}
+    for conv in data:
+        mapping = conv.get("mapping") or {}
+        conv_id = conv.get("conversation_id") or conv.get("id")
+        if not conv_id or not mapping:
+            continue
+        thread = f"chatgpt-{conv_id}"
+        titles[thread] = conv.get("title") or None
+        node_id, path_ids = conv.get("current_node"), []
+        while node_id and node_id in mapping:
+            path_ids.append(node_id)
+            node_id = mapping[node_id].get("parent")
+        for node_id in reversed(path_ids):
+            msg = mapping[node_id].get("message") or {}
+            role = (msg.get("author") or {}).get("role")
+            parts = (msg.get("content") or {}).get("parts") or []
+            text = "\n".join(p for p in parts if isinstance(p, str)).strip()
+            if role not in ("user", "assistant", "tool", "system") or not text:
+                continue
+            if role == "system" and (msg.get("metadata") or {}).get("is_visually_hidden_from_conversation"):
+                continue
+            lines.append(
+                {
+                    "id": f"chatgpt-{msg.get('id') or node_id}",
+                    "thread_id": thread,
+                    "resource_id": resource_id,
+                    "role": role,
+                    "content": text,
+                    "created_at": _epoch(msg.get("create_time")) or _epoch(conv.get("create_time")),
+                    "metadata": {"source": "chatgpt", "model": (msg.get("metadata") or {}).get("model_slug")},
+                }
+            )
+    return lines, titles
+
+
+def claude(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
+    """Claude export `conversations.json`: conversations with chat_messages in order."""
+    data = _load_json(path)
+    if not isinstance(data, list):
+        raise InputError("a Claude export is a JSON list of conversations (conversations.json)")
+    lines, titles = [], {}
+    for conv in data:
+        conv_id = conv.get("uuid")
+        if not conv_id:
+            continue
+        thread = f"claude-{conv_id}"
+        titles[thread] = conv.get("name") or None
+        for msg in conv.get("chat_messages") or []:
+            text = msg.get("text") or "\n".join(
+                c.get("text", "") for c in msg.get("content") or [] if c.get("type") == "text"
+            )
+            if not text.strip():
+                continue
+            lines.append(
+                {
+                    "id": f"claude-{msg.get('uuid')}",
+                    "thread_id": thread,
+                    "resource_id": resource_id,
+                    "role": "user" if msg.get("sender") == "human" else "assistant",
+                    "content": text,
+                    "created_at": msg.get("created_at") or conv.get("created_at"),
+                    "metadata": {"source": "claude"},
+                }
+            )
+    return lines, titles
+
+
+def llm_logs(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
+    """simonw/llm's logs.db: each response is a prompt and a reply in a conversation."""
+    try:
+        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        rows = conn.execute(
+            "SELECT r.id, r.model, r.prompt, r.response, r.conversation_id, r.datetime_utc, c.name "
+            "FROM responses r LEFT JOIN conversations c ON c.id = r.conversation_id ORDER BY r.datetime_utc, r.id"
+        ).fetchall()
+        conn.close()
+    except sqlite3.Error as exc:
+        raise InputError(f"{path} is not an llm logs.db ({exc})") from None
+    lines, titles = [], {}
+    for rid, model, prompt, response, conv_id, when, name in rows:
+        thread = f"llm-{conv_id or rid}"
+        titles.setdefault(thread, name or None)
+        created = when.replace(" ", "T") + ("" if when.endswith("Z") else "Z") if when else None
+        for suffix, role, text in (("prompt", "user", prompt), ("response", "assistant", response)):
+            if text and text.strip():
+                lines.append(
+                    {
+                        "id": f"llm-{rid}-{suffix}",
+                        "thread_id": thread,
+                        "resource_id": resource_id,
+                        "role": role,
+                        "content": text,
+                        "created_at": created,
+                        "metadata": {"source": "llm", "model": model},
+                    }
+                )
+    return lines, titles
+
+
+_THREAD = re.compile(r"^<!-- memcli:thread (\{.*\}) -->$")
+_HEADING = re.compile(r"^## (system|user|assistant|tool) · (\S+)$")
+_MESSAGE = re.compile(r"^<!-- memcli:message (\{.*\}) -->$")
+
+
+def markdown(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
+    """memcli's own Markdown export (the HTML comments carry every field)."""
+    text = path.read_text(encoding="utf-8")
+    lines, titles = [], {}
+    thread = None
+    current = None
+    body: list[str] = []
+
+    def flush():
+        if current is not None:
+            current["content"] = "\n".join(body).strip("\n")
+            lines.append(current)
+
+    rows = text.split("\n")
+    i = 0
+    while i < len(rows):
+        row = rows[i]
+        head = _THREAD.match(row)
+        heading = _HEADING.match(row)
+        if head:
+            flush()
+            current, body = None, []
+            thread = json.loads(head.group(1))
+            titles[thread["id"]] = thread.get("title")
+        elif heading and i + 1 < len(rows) and _MESSAGE.match(rows[i + 1]):
+            flush()
+            info = json.loads(_MESSAGE.match(rows[i + 1]).group(1))
+            current = {
+                "id": info["id"],
+                "thread_id": thread["id"],
+                "resource_id": thread.get("resource_id") or resource_id,
+                "role": heading.group(1),
+                "created_at": heading.group(2),
+                "metadata": info.get("metadata") or {},
+            }
+            body = []
+            i += 2
+            if i < len(rows) and rows[i] == "":
+                i += 1  # the blank line after the comment
+            continue
+        elif row.startswith("# ") and i + 1 < len(rows) and _THREAD.match(rows[i + 1]):
+            flush()
+            current, body = None, []
+        elif current is not None:
+            body.append(row)
+        i += 1
+    flush()
+    if not lines:
+        raise InputError(f"{path} holds no memcli Markdown export")
+    return lines, titles
+
+
+READERS = {"chatgpt": chatgpt, "claude": claude, "llm": llm_logs, "markdown": markdown}
