@@ -22,9 +22,10 @@ MaxContextOpt = Annotated[
     typer.Option("--max-context", min=256, help="Context window in tokens (default: the model's)."),
 ]
 NoMemoryOpt = Annotated[bool, typer.Option("--no-memory", help="A plain call: no history, recall or memory.")]
+NoTitleOpt = Annotated[bool, typer.Option("--no-title", help="Do not title new threads.")]
 
 
-def _session(
+def open_session(
     mem, model, thread, cont, resource, system, max_context, no_memory, no_title=False, title_model=None
 ):
     from memcli.chat import ChatSession, ChatSettings
@@ -65,7 +66,7 @@ def ask(
     system: SystemOpt = None,
     max_context: MaxContextOpt = None,
     no_memory: NoMemoryOpt = False,
-    no_title: Annotated[bool, typer.Option("--no-title", help="Do not title new threads.")] = False,
+    no_title: NoTitleOpt = False,
     title_model: Annotated[str | None, typer.Option("--title-model", help="Model for titles.")] = None,
     show_context: Annotated[
         bool, typer.Option("--show-context", help="Print to stderr exactly what is sent.")
@@ -80,7 +81,7 @@ def ask(
     """
     text = read_text_arg(prompt)
     with open_memory() as mem:
-        session = _session(
+        session = open_session(
             mem, model, thread, cont, resource, system, max_context, no_memory, no_title, title_model
         )
         if show_context:
@@ -125,7 +126,7 @@ def tokens(
 ) -> None:
     """The token budget of the next request, before anything is sent."""
     with open_memory() as mem:
-        session = _session(mem, model, thread, False, resource, system, max_context, False, True)
+        session = open_session(mem, model, thread, False, resource, system, max_context, False, True)
         plan = session.plan(prompt)
         totals = {"messages": 0, "tokens": 0, "turns": []}
         if session.settings.thread_id and mem.store.threads.get(session.settings.thread_id):

@@ -7,9 +7,6 @@ Ctrl-C cancels the reply being written, not the session; Ctrl-D or /exit ends it
 
 import json
 import sys
-from typing import Annotated
-
-import typer
 
 from memcli.cli import output
 from memcli.cli.chat import (
@@ -17,6 +14,7 @@ from memcli.cli.chat import (
     MaxContextOpt,
     ModelOpt,
     NoMemoryOpt,
+    NoTitleOpt,
     ResourceOpt,
     SystemOpt,
     ThreadOpt,
@@ -60,15 +58,15 @@ def chat(
     system: SystemOpt = None,
     max_context: MaxContextOpt = None,
     no_memory: NoMemoryOpt = False,
-    no_title: Annotated[bool, typer.Option("--no-title", help="Do not title new threads.")] = False,
+    no_title: NoTitleOpt = False,
 ) -> None:
     """Chat in the terminal with a model that remembers (Ctrl-D or /exit to leave)."""
-    from memcli.cli.chat import _session
+    from memcli.cli.chat import open_session
     from memcli.errors import MemcliError
 
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     with open_memory() as mem:
-        session = _session(mem, model, thread, cont, resource, system, max_context, no_memory, no_title)
+        session = open_session(mem, model, thread, cont, resource, system, max_context, no_memory, no_title)
         s = session.settings
         if tty:
             where = f"thread {s.thread_id}" if s.thread_id else "a new thread"
