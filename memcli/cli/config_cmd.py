@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import JsonOpt
+from memcli.cli.common import JsonOpt, NlOpt
 
 app = typer.Typer(
     help="Settings in a TOML file (flag > environment > config > default).", no_args_is_help=True
@@ -24,6 +24,7 @@ def path() -> None:
 def show(
     sources: Annotated[bool, typer.Option("--sources", help="Say where each value comes from.")] = False,
     as_json: JsonOpt = False,
+    as_nl: NlOpt = False,
 ) -> None:
     """Every known setting with its effective value."""
     from memcli import config
@@ -34,7 +35,7 @@ def show(
         rows.append({"key": key, "value": value, "source": source, "env": env, "meaning": meaning})
     columns = [("key", "key"), ("value", "value")] + ([("source", "source")] if sources else [])
     columns.append(("meaning", "meaning"))
-    output.render(rows, columns, as_json=as_json, as_nl=False)
+    output.render(rows, columns, as_json=as_json, as_nl=as_nl)
 
 
 @app.command("get")

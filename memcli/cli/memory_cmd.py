@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import JsonOpt, open_memory, read_text_arg
+from memcli.cli.common import JsonOpt, NlOpt, open_memory, read_text_arg
 from memcli.errors import InputError, UsageError
 
 app = typer.Typer(
@@ -95,13 +95,15 @@ def clear(
 
 
 @app.command("history")
-def history(resource: ResourceOpt = None, thread: ThreadOpt = None, as_json: JsonOpt = False) -> None:
+def history(
+    resource: ResourceOpt = None, thread: ThreadOpt = None, as_json: JsonOpt = False, as_nl: NlOpt = False
+) -> None:
     """Every change to the working memory, newest first."""
     with open_memory() as mem:
         scope, scope_id = _scope(mem, resource, thread)
         rows = mem.store.working_memory.history(scope, scope_id)
     output.render(
-        rows, [("created_at", "time"), ("source", "by"), ("content", "content")], as_json=as_json, as_nl=False
+        rows, [("created_at", "time"), ("source", "by"), ("content", "content")], as_json=as_json, as_nl=as_nl
     )
 
 

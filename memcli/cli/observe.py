@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import JsonOpt, open_memory
+from memcli.cli.common import JsonOpt, NlOpt, open_memory
 from memcli.errors import UsageError
 
 app = typer.Typer(help="The observation log kept by the Observer and the Reflector.", no_args_is_help=True)
@@ -106,7 +106,8 @@ def reflect(
         scope, scope_id = _scope(mem, thread, resource)
         llm = None if dry_run else _llm("reflection", model)
         reflector = Reflector(mem.store, llm, observation_tokens=settings.observation_tokens(threshold))
-        result = reflector.run(scope, scope_id, force=force, dry_run=dry_run)
+        with output.progress("reflecting", enabled=not dry_run):
+            result = reflector.run(scope, scope_id, force=force, dry_run=dry_run)
     report = {
         "scope": scope,
         "id": scope_id,
@@ -147,7 +148,9 @@ def show(thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: JsonOp
 
 
 @app.command("history")
-def history(thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: JsonOpt = False) -> None:
+def history(
+    thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: JsonOpt = False, as_nl: NlOpt = False
+) -> None:
     """Every generation with token counts and compression ratios."""
     with open_memory() as mem:
         scope, scope_id = _scope(mem, thread, resource)
@@ -176,5 +179,5 @@ def history(thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: Jso
             ("created_at", "time"),
         ],
         as_json=as_json,
-        as_nl=False,
+        as_nl=as_nl,
     )

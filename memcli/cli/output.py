@@ -101,6 +101,17 @@ def render(rows: list[dict], columns, *, as_json: bool, as_nl: bool, title=None,
 
 
 @contextmanager
+def pager(*, enabled: bool = True):
+    """Page long output on a terminal, as git log does; plain writes otherwise."""
+    if not (enabled and stdout_is_tty() and os.environ.get("MEMCLI_PAGER", "1") != "0"):
+        yield
+        return
+    os.environ.setdefault("LESS", "FRX")  # quit if one screen, keep colours, no clear
+    with out_console().pager(styles=True):
+        yield
+
+
+@contextmanager
 def progress(description: str, *, enabled: bool = True):
     """Yields a callback(done, total). A bar on a terminal's stderr, silent otherwise."""
     if not enabled or QUIET["on"] or not sys.stderr.isatty() or os.environ.get("CI"):

@@ -160,7 +160,9 @@ def recall(
                 return "  ·" if value is None else f"{value:.3f}"
             return to_public(value) if key == "created_at" else str(value)
 
-        output.table(hits, columns, fmt=show)
+        # like `git log`: a long result on a terminal opens in the pager ($PAGER, else less)
+        with output.pager(enabled=len(hits) > 12):
+            output.table(hits, columns, fmt=show)
         if not hits:
             output.notice("no matches")
 
