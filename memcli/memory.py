@@ -114,9 +114,10 @@ class Memory:
             self.store.threads.insert(thread)
         return thread
 
-    def get_thread(self, thread_id: str, resource_id: str | None = None) -> Thread:
-        """The thread, with message count; checks the owner when resource_id is given."""
-        thread = self.store.threads.get(thread_id, with_counts=True)
+    def get_thread(self, thread_id: str, resource_id: str | None = None, *, counts: bool = True) -> Thread:
+        """The thread (with message count unless counts=False, which skips a scan of
+        its messages); checks the owner when resource_id is given."""
+        thread = self.store.threads.get(thread_id, with_counts=counts)
         if thread is None:
             raise NotFoundError(f"no thread with id {thread_id}")
         if resource_id is not None and thread.resource_id != resource_id:
@@ -145,14 +146,14 @@ class Memory:
         )
 
     def rename_thread(self, thread_id: str, title: str, resource_id: str | None = None) -> Thread:
-        self.get_thread(thread_id, resource_id)
+        self.get_thread(thread_id, resource_id, counts=False)
         with self.store.transaction():
             self.store.threads.update(thread_id, title=title)
         return self.get_thread(thread_id)
 
     def delete_thread(self, thread_id: str, resource_id: str | None = None) -> int:
         """Delete a thread and everything derived from it; returns messages removed."""
-        self.get_thread(thread_id, resource_id)
+        self.get_thread(thread_id, resource_id, counts=False)
         with self.store.transaction():
             return self.store.threads.delete(thread_id)
 
@@ -191,11 +192,11 @@ class Memory:
             )
 
     def is_clone(self, thread_id: str) -> bool:
-        return self.get_thread(thread_id).cloned_from is not None
+        return self.get_thread(thread_id, counts=False).cloned_from is not None
 
     def get_source_thread(self, thread_id: str) -> Thread | None:
         """The thread this one was cloned from (None if not a clone or the source is gone)."""
-        source = self.get_thread(thread_id).cloned_from
+        source = self.get_thread(thread_id, counts=False).cloned_from
         return self.store.threads.get(source, with_counts=True) if source else None
 
     def list_clones(self, thread_id: str) -> list[Thread]:
@@ -312,7 +313,7 @@ class Memory:
         limit: int | None = None,
     ) -> list[Message]:
         """Chronological messages: the last N, those that fit max_tokens, or a page."""
-        self.get_thread(thread_id, resource_id)
+        self.get_thread(thread_id, resource_id, counts=False)
         return self.store.messages.window(
             thread_id, last=last, max_tokens=max_tokens, since=since, until=until, offset=offset, limit=limit
         )
@@ -410,7 +411,7 @@ class Memory:
         self, *, thread_id: str | None = None, resource_id: str | None = None
     ) -> Iterator[Message]:
         if thread_id is not None:
-            self.get_thread(thread_id, resource_id)
+            self.get_thread(thread_id, resource_id, counts=False)
             return self.store.messages.iter_all(thread_id=thread_id)
         return self.store.messages.iter_all(resource_id=resource_id)
 
@@ -420,7 +421,7 @@ class Memory:
         if scope not in ("resource", "thread"):
             raise InputError(f"scope must be resource or thread, not {scope!r}")
         if thread_id is not None:
-            thread = self.get_thread(thread_id, resource_id)
+            thread = self.get_thread(thread_id, resource_id, counts=False)
             resource_id = thread.resource_id
         if scope == "thread" and thread_id is None:
             raise InputError("scope thread needs a thread (--thread)")

@@ -112,3 +112,19 @@ def test_delete_removes_everything_derived(cli, two_threads, db_path):
 def test_delete_without_yes_in_a_pipe_is_refused(cli, two_threads):
     r = cli("threads", "delete", "t1")
     assert r.code == 2 and "--yes" in r.err
+
+
+def test_vacuum_gives_space_back_and_optimize_keeps_search(cli, db_path):
+    rows = "".join(
+        f'{{"content": "filler text number {i} " , "thread_id": "big", "resource_id": "r"}}\n'
+        for i in range(3000)
+    )
+    cli("import", "-", "--no-embed", input=rows)
+    cli("add", "keep me findable", "-t", "small", "-r", "r", "--no-embed")
+    assert cli("threads", "delete", "big", "--yes").code == 0
+    before = db_path.stat().st_size
+    assert cli("db", "optimize").code == 0
+    assert cli("db", "vacuum").code == 0
+    assert db_path.stat().st_size < before
+    hits = cli("recall", "findable", "-r", "r", "--mode", "keyword", "--json").json()
+    assert hits[0]["content"] == "keep me findable"

@@ -42,6 +42,24 @@ def backup(target: Annotated[Path, typer.Argument(help="New file to write the sn
     output.notice(f"backed up to {target}")
 
 
+@app.command("optimize")
+def optimize() -> None:
+    """Merge the full-text index and refresh query statistics (safe any time)."""
+    with open_memory() as mem:
+        mem.store.optimize()
+    output.notice("optimized")
+
+
+@app.command("vacuum")
+def vacuum() -> None:
+    """Rewrite the file to give back free space (after large deletes)."""
+    db = _db_path()
+    before = db.stat().st_size if db.exists() else 0
+    with open_memory() as mem:
+        mem.store.vacuum()
+    output.notice(f"{before:,} -> {db.stat().st_size:,} bytes")
+
+
 @app.command("doctor")
 def doctor(as_json: JsonOpt = False) -> None:
     """Check the driver, sqlite-vec, schema, integrity and the embedding model."""

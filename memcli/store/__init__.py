@@ -71,6 +71,17 @@ class Store:
             "embedding_dim": int(self.get_setting("embedding_dim") or 0) or None,
         }
 
+    def optimize(self) -> None:
+        """Merge FTS5 segments and refresh the planner's statistics."""
+        self.keyword.optimize()
+        self.conn.execute("PRAGMA optimize")
+        self.conn.execute("ANALYZE")
+
+    def vacuum(self) -> None:
+        """Rewrite the file without free pages (needs no other writer at the time)."""
+        self.conn.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+        self.conn.execute("VACUUM")
+
     def integrity_check(self) -> str:
         return self.conn.execute("PRAGMA integrity_check").fetchone()[0]
 
