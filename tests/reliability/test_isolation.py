@@ -8,7 +8,7 @@ from conftest import jsonl
 words = st.sampled_from(["lisbon", "porto", "cat", "train", "dagster", "peanut", "sister", "flat", "job"])
 
 
-@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=25, deadline=None, suppress_health_check=list(HealthCheck), derandomize=True)
 @given(
     rows=st.lists(
         st.tuples(st.sampled_from(["alice", "bob", "carol"]), st.lists(words, min_size=1, max_size=6)),
