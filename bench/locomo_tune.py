@@ -28,15 +28,15 @@ def main():
     ap.add_argument("--data", default=str(SHARED / "locomo_dev.json"))
     ap.add_argument("--mode", default="hybrid")
     ap.add_argument("--k", default="1,5,10,20")
-    ap.add_argument("--vw", type=float, default=None, help="vector weight in fusion")
-    ap.add_argument("--kw", type=float, default=None, help="keyword weight in fusion")
+    ap.add_argument("--nw", type=float, default=None, help="share of a score spread to neighbouring turns")
+    ap.add_argument("--kw", type=float, default=None, help="keyword weight in fusion (vector: 1 - this)")
     ap.add_argument("--cand", type=int, default=None, help="candidates per retriever")
     ap.add_argument("--keep", help="folder to keep (and reuse) the imported databases in")
     args = ap.parse_args()
     tuning = {
         name: value
         for name, value in (
-            ("vector_weight", args.vw),
+            ("neighbour_weight", args.nw),
             ("keyword_weight", args.kw),
             ("candidates", args.cand),
         )

@@ -291,14 +291,7 @@ class Memory:
                 summary.embedded += len({r.message_rowid for r in rows})
 
     def _unembedded(self, rowids: list[int]) -> set[int]:
-        marks = ",".join("?" * len(rowids))
-        have = {
-            r[0]
-            for r in self.store.conn.execute(
-                f"SELECT DISTINCT message_rowid FROM chunks WHERE message_rowid IN ({marks})", rowids
-            )
-        }
-        return set(rowids) - have
+        return self.store.vectors.without_chunks(rowids)
 
     def list_messages(
         self,

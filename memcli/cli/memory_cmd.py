@@ -118,7 +118,7 @@ def schema(
     with open_memory() as mem:
         if markdown:
             with mem.store.transaction():
-                mem.store.conn.execute("DELETE FROM settings WHERE key = 'working_memory_schema'")
+                mem.store.delete_setting("working_memory_schema")
             return
         if source is None:
             print(mem.store.get_setting("working_memory_schema") or "(Markdown template mode)")

@@ -55,6 +55,9 @@ class Store:
             [key, value],
         )
 
+    def delete_setting(self, key: str) -> None:
+        self.conn.execute("DELETE FROM settings WHERE key = ?", [key])
+
     def stats(self) -> dict:
         q = lambda sql: self.conn.execute(sql).fetchone()[0]  # noqa: E731
         size = self.path.stat().st_size if isinstance(self.path, Path) else 0

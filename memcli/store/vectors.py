@@ -150,6 +150,20 @@ class VectorIndex:
                 out.setdefault(h, vec)
         return out
 
+    def without_chunks(self, rowids: list[int]) -> set[int]:
+        """Which of these messages have no vectors yet."""
+        have: set[int] = set()
+        for start in range(0, len(rowids), 500):
+            part = rowids[start : start + 500]
+            marks = ",".join("?" * len(part))
+            have |= {
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT DISTINCT message_rowid FROM chunks WHERE message_rowid IN ({marks})", part
+                )
+            }
+        return set(rowids) - have
+
     def vectors_of(self, message_rowids: list[int]) -> list[tuple[int, int, str, bytes]]:
         """(message rowid, seq, hash, vector) for copying vectors (clones)."""
         out = []
