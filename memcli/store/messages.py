@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 from memcli.errors import InputError
 from memcli.records import Message
+from memcli.store.batching import in_slices
 
 _COLUMNS = "rowid, id, thread_id, resource_id, role, content, metadata, token_count, created_at"
 
@@ -95,18 +96,14 @@ class MessageTable:
 
     def by_ids(self, ids: list[str]) -> dict[str, Message]:
         out = {}
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_slices(ids):
             for row in self.conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE id IN ({marks})", part):
                 out[row["id"]] = _message(row)
         return out
 
     def by_rowids(self, rowids: list[int]) -> dict[int, Message]:
         out = {}
-        for start in range(0, len(rowids), 500):
-            part = rowids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_slices(rowids):
             for row in self.conn.execute(f"SELECT {_COLUMNS} FROM messages WHERE rowid IN ({marks})", part):
                 out[row["rowid"]] = _message(row)
         return out
@@ -188,9 +185,7 @@ class MessageTable:
     def adjacent(self, rowids: list[int]) -> dict[int, tuple[int | None, int | None]]:
         """rowid -> (previous, next) message rowid in the same thread, by time."""
         out: dict[int, tuple[int | None, int | None]] = {}
-        for start in range(0, len(rowids), 500):
-            part = rowids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_slices(rowids):
             rows = self.conn.execute(
                 "SELECT m.rowid, "
                 "(SELECT p.rowid FROM messages p WHERE p.thread_id = m.thread_id "
@@ -217,9 +212,7 @@ class MessageTable:
 
     def delete(self, ids: list[str]) -> int:
         removed = 0
-        for start in range(0, len(ids), 500):
-            part = ids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_slices(ids):
             cur = self.conn.execute(f"DELETE FROM messages WHERE id IN ({marks})", part)
             removed += cur.rowcount
         return removed

@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from memcli.records import Thread
+from memcli.store.batching import in_slices
 from memcli.timefmt import now
 
 ORDER_COLUMNS = {"created": "t.created_at", "updated": "t.updated_at"}
@@ -75,9 +76,7 @@ class ThreadTable:
     def owners(self, thread_ids: list[str]) -> dict[str, str]:
         """thread id -> resource id, for those that exist."""
         out = {}
-        for start in range(0, len(thread_ids), 500):
-            part = thread_ids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_slices(thread_ids):
             rows = self.conn.execute(
                 f"SELECT id, resource_id FROM threads WHERE id IN ({marks})", part
             ).fetchall()

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 
 from memcli.errors import StoreError
 from memcli.records import Filters
+from memcli.store.batching import in_slices
 from memcli.store.filters import where_clause
 
 TABLE = "vec_chunks"
@@ -138,9 +139,7 @@ class VectorIndex:
         if not self.exists():
             return out
         unique = list(dict.fromkeys(hashes))
-        for start in range(0, len(unique), 500):
-            part = unique[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_slices(unique):
             rows = self.conn.execute(
                 f"SELECT c.content_hash, v.embedding FROM chunks c JOIN {TABLE} v ON v.rowid = c.id "
                 f"WHERE c.content_hash IN ({marks})",
@@ -153,9 +152,7 @@ class VectorIndex:
     def without_chunks(self, rowids: list[int]) -> set[int]:
         """Which of these messages have no vectors yet."""
         have: set[int] = set()
-        for start in range(0, len(rowids), 500):
-            part = rowids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_slices(rowids):
             have |= {
                 r[0]
                 for r in self.conn.execute(
@@ -167,9 +164,7 @@ class VectorIndex:
     def vectors_of(self, message_rowids: list[int]) -> list[tuple[int, int, str, bytes]]:
         """(message rowid, seq, hash, vector) for copying vectors (clones)."""
         out = []
-        for start in range(0, len(message_rowids), 500):
-            part = message_rowids[start : start + 500]
-            marks = ",".join("?" * len(part))
+        for part, marks in in_slices(message_rowids):
             out += self.conn.execute(
                 f"SELECT c.message_rowid, c.seq, c.content_hash, v.embedding FROM chunks c "
                 f"JOIN {TABLE} v ON v.rowid = c.id WHERE c.message_rowid IN ({marks})",
