@@ -207,3 +207,32 @@ def test_chat_repl_with_piped_input(cli, llm_server):
     assert "hello Alice" in r.out and "c1" in r.out and "bye" in r.out
     msgs = cli("messages", "list", "-t", "c1", "--json").json()
     assert msgs[2]["content"] == "line one\nline two"
+
+
+def test_chat_session_carries_working_memory_and_other_threads(cli, llm_server, local_model):
+    """The done-when of the chat issue, through `memcli chat` itself."""
+    assert cli("import", str(EXAMPLE)).code == 0
+    profile = "# User Information\n- **First Name**: Alice\n- **Pets**: Miso the cat\n"
+    llm_server.script(
+        [
+            tool_call("update_working_memory", {"memory": profile}),
+            reply("Nice to meet Miso!"),
+            reply("A title"),
+            reply("Da Terra has vegetarian food for Marta."),
+        ]
+    )
+    r = cli(
+        "chat",
+        "-r",
+        "alice",
+        "-t",
+        "live",
+        input="My cat is called Miso\nwhere can my sister eat in Porto?\n",
+    )
+    assert r.code == 0, r.err
+    assert "Da Terra" in r.out
+    last = llm_server.requests[-1]["messages"]
+    text = "\n".join(m["content"] or "" for m in last)
+    assert "Miso the cat" in text  # working memory written in the first turn
+    assert "vegetarian" in text and "remembered from earlier" in text  # recalled from the 2024 trip thread
+    assert last[-1]["content"] == "where can my sister eat in Porto?"
