@@ -21,11 +21,20 @@ fmt:
     {{venv}}/ruff format .
     {{venv}}/ruff check --fix .
 
-# Quick benchmarks (a few minutes): start-up, LoCoMo recall, recall at scale
+# Quick benchmarks (under 5 minutes): start-up, LoCoMo recall, recall latency vs size (bench/scale.png)
 bench:
+    {{venv}}/pip install -q -e '.[bench]'
     {{venv}}/python bench/startup.py
     {{venv}}/python ../shared/bench/locomo/locomo_recall.py ../shared/bench/locomo/locomo_dev.json --memcli "{{venv}}/memcli"
-    {{venv}}/python bench/recall_scale.py --messages 100000
+    {{venv}}/python bench/plot_scale.py
+
+# The long runs: recall up to 1M messages, import throughput, batch recall, cloning
+bench-full:
+    {{venv}}/pip install -q -e '.[bench]'
+    {{venv}}/python bench/plot_scale.py --sizes 100000,300000,1000000
+    {{venv}}/python bench/ingest.py --no-embed-messages 1000000
+    {{venv}}/python bench/batch_recall.py
+    {{venv}}/python bench/clone_speed.py
 
 # Regenerate shell completions in completions/
 completions:

@@ -69,23 +69,13 @@ def build(db: Path, n: int, embedder, resources: int) -> Memory:
     return mem
 
 
-def main():
-    ap = argparse.ArgumentParser()
-    ap.add_argument("--messages", type=int, default=100_000)
-    ap.add_argument("--queries", type=int, default=200)
-    ap.add_argument("--resources", type=int, default=10)
-    ap.add_argument("--db", help="reuse or keep the database here")
-    args = ap.parse_args()
-    embedder = embeddings.load()
+def measure(n: int, queries: int, resources: int, db: Path | None, embedder) -> dict:
+    """p50/p95 seconds per stage for one database size."""
     with tempfile.TemporaryDirectory() as tmp:
-        db = Path(args.db) if args.db else Path(tmp) / "scale.db"
-        mem = (
-            Memory(db, embedder=embedder)
-            if db.exists()
-            else build(db, args.messages, embedder, args.resources)
-        )
-        n = mem.store.conn.execute("SELECT count(*) FROM messages").fetchone()[0]
-        questions = locomo_questions()[: args.queries]
+        db = db or Path(tmp) / "scale.db"
+        mem = Memory(db, embedder=embedder) if db.exists() else build(db, n, embedder, resources)
+        count = mem.store.conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+        questions = locomo_questions()[:queries]
         qvecs = embedder.embed(questions)
         resource = "user0"
         # numpy floor: the resource's vectors in memory, brute-force cosine
@@ -116,17 +106,35 @@ def main():
             t = time.perf_counter()
             mem.recaller.recall(q, where, options, qb)
             timings["memcli hybrid recall"].append(time.perf_counter() - t)
-        floor = statistics.median(timings["numpy (resource)"])
-        print(
-            f"\n{n:,} messages, {args.resources} resources ({len(rows):,} vectors in the queried one), "
-            f"{len(questions)} queries, 384 dims\n"
-        )
-        print("| stage | p50 ms | p95 ms | × numpy (resource) p50 |")
-        print("| --- | --- | --- | --- |")
-        for name, values in timings.items():
-            p50 = statistics.median(values)
-            print(f"| {name} | {p50 * 1000:.2f} | {pct(values, 95) * 1000:.2f} | {p50 / floor:.1f} |")
         mem.close()
+    return {
+        "messages": count,
+        "resource_vectors": len(rows),
+        "queries": len(questions),
+        "stages": {k: {"p50": statistics.median(v), "p95": pct(v, 95)} for k, v in timings.items()},
+    }
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--messages", type=int, default=100_000)
+    ap.add_argument("--queries", type=int, default=200)
+    ap.add_argument("--resources", type=int, default=10)
+    ap.add_argument("--db", help="reuse or keep the database here")
+    args = ap.parse_args()
+    embedder = embeddings.load()
+    result = measure(
+        args.messages, args.queries, args.resources, Path(args.db) if args.db else None, embedder
+    )
+    floor = result["stages"]["numpy (resource)"]["p50"]
+    print(
+        f"\n{result['messages']:,} messages, {args.resources} resources ({result['resource_vectors']:,} vectors "
+        f"in the queried one), {result['queries']} queries, 384 dims\n"
+    )
+    print("| stage | p50 ms | p95 ms | × numpy (resource) p50 |")
+    print("| --- | --- | --- | --- |")
+    for name, v in result["stages"].items():
+        print(f"| {name} | {v['p50'] * 1000:.2f} | {v['p95'] * 1000:.2f} | {v['p50'] / floor:.1f} |")
 
 
 if __name__ == "__main__":
