@@ -131,7 +131,6 @@ class Recaller:
         filters: Filters,
         options: RecallOptions,
         query_vector: bytes | None,
-        notices: list[str],
     ) -> tuple[list[tuple[int, float]], str]:
         """Ranked (rowid, score) of primary hits and the mode used."""
         mode = options.mode
@@ -168,7 +167,7 @@ class Recaller:
         notices: list[str] | None = None,
     ) -> RecallResult:
         notices = notices if notices is not None else []
-        ranked, mode = self.search(query, filters, options, query_vector, notices)
+        ranked, mode = self.search(query, filters, options, query_vector)
         if not ranked:
             return RecallResult(query, [], mode, notices)
         if options.half_life_days:
