@@ -15,7 +15,10 @@ Generated from the migrations by `python -m memcli.schema_doc > docs/schema.md`;
 The vector table `vec_chunks` (sqlite-vec `vec0`, one row per chunk,
 partitioned by resource) is created on first use, when the embedding
 model's dimension is known, together with the trigger that deletes a
-chunk's vector with the chunk.
+chunk's vector with the chunk. It holds the float vectors; search reads
+their compact copies: `vector_codes` (int8, one row per chunk) and
+`vector_segments` (sign bits of 256 codes of one resource per row), see
+`memcli/store/vectors.py`.
 """
 
 

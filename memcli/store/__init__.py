@@ -22,13 +22,17 @@ class Store:
     def __init__(self, path: Path | str):
         self.path = Path(path) if str(path) != ":memory:" else path
         self.conn, self.vec_error = connect(path)
-        ensure_schema(self.conn)
+        applied = ensure_schema(self.conn)
         self.threads = ThreadTable(self.conn)
         self.messages = MessageTable(self.conn)
         self.vectors = VectorIndex(self.conn)
         self.keyword = KeywordIndex(self.conn)
         self.observations = ObservationTable(self.conn)
         self.working_memory = WorkingMemoryTable(self.conn)
+        if "m003_search_indexes" in applied and self.vectors.exists():
+            # vectors stored before search codes existed: derive them once
+            with self.transaction():
+                self.vectors.reindex()
 
     @contextmanager
     def transaction(self):

@@ -141,6 +141,72 @@ def m002_working_memory(db):
     )
 
 
+@_step
+def m003_search_indexes(db):
+    """Compact vector copies for search, and the resource in the FTS index.
+
+    The codes are filled from the vec0 floats by Store right after this
+    migration (numpy work, not SQL). The FTS table gains the resource id as
+    a second column so a scoped keyword query only ranks that resource's
+    matches (it ranked every resource's before: 4x slower at 100k).
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE vector_codes (
+            id INTEGER PRIMARY KEY AUTOINCREMENT, -- never reused: segments refer to it
+            chunk_id INTEGER NOT NULL UNIQUE REFERENCES chunks(id) ON DELETE CASCADE,
+            message_rowid INTEGER NOT NULL,
+            resource_id TEXT NOT NULL,
+            code BLOB NOT NULL -- int8, scaled so the largest component is 127
+        );
+        CREATE INDEX vector_codes_resource ON vector_codes(resource_id, id);
+        CREATE INDEX vector_codes_message ON vector_codes(message_rowid);
+        CREATE TABLE vector_partitions (
+            resource_id TEXT PRIMARY KEY,
+            packed_upto INTEGER NOT NULL DEFAULT 0, -- codes with a higher id are not in a segment yet
+            stale INTEGER NOT NULL DEFAULT 0 -- packed codes deleted since
+        );
+        CREATE TABLE vector_segments (
+            resource_id TEXT NOT NULL,
+            first_id INTEGER NOT NULL,
+            ids BLOB NOT NULL, -- vector_codes ids, int64 little-endian
+            bits BLOB NOT NULL, -- their sign bits, the same order
+            PRIMARY KEY (resource_id, first_id)
+        );
+        CREATE TRIGGER vector_codes_delete AFTER DELETE ON vector_codes BEGIN
+            UPDATE vector_partitions SET stale = stale + 1
+            WHERE resource_id = old.resource_id AND old.id <= packed_upto;
+        END;
+        DROP TRIGGER messages_fts_insert;
+        DROP TRIGGER messages_fts_delete;
+        DROP TRIGGER messages_fts_update;
+        DROP TABLE messages_fts;
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            content, resource_id, content='messages', content_rowid='rowid',
+            tokenize='porter unicode61 remove_diacritics 2'
+        );
+        -- bulk inserts index their batch in one statement instead (store/messages.py)
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+        WHEN NOT EXISTS (SELECT 1 FROM settings WHERE key = 'fts_deferred') BEGIN
+            INSERT INTO messages_fts(rowid, content, resource_id)
+            VALUES (new.rowid, new.content, new.resource_id);
+        END;
+        CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content, resource_id)
+            VALUES ('delete', old.rowid, old.content, old.resource_id);
+        END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, resource_id ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content, resource_id)
+            VALUES ('delete', old.rowid, old.content, old.resource_id);
+            INSERT INTO messages_fts(rowid, content, resource_id)
+            VALUES (new.rowid, new.content, new.resource_id);
+        END;
+        INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+        """,
+    )
+
+
 def _applied(conn) -> list[str] | None:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
@@ -158,8 +224,11 @@ def known_migrations() -> list[str]:
     return list(_STEPS)
 
 
-def ensure_schema(conn) -> None:
-    """Bring the database up to date; refuse one written by a newer memcli."""
+def ensure_schema(conn) -> list[str]:
+    """Bring the database up to date; refuse one written by a newer memcli.
+
+    Returns the names of the migrations applied now (usually none).
+    """
     applied = _applied(conn) or []
     unknown = [name for name in applied if name not in _STEPS]
     if unknown:
@@ -168,7 +237,7 @@ def ensure_schema(conn) -> None:
             "upgrade memcli to use it (pip install -U memcli)"
         )
     if len(applied) == len(_STEPS):
-        return
+        return []
     import sqlite_utils
 
     migrations = sqlite_utils.Migrations(MIGRATION_SET)
@@ -177,3 +246,4 @@ def ensure_schema(conn) -> None:
     # sqlite-utils manages its own transactions on the connection it wraps
     db = sqlite_utils.Database(conn)
     migrations.apply(db)
+    return [name for name in _STEPS if name not in applied]

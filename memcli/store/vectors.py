@@ -1,10 +1,20 @@
-"""Message embeddings in a sqlite-vec vec0 table, one row per chunk.
+"""Message embeddings: floats in a sqlite-vec vec0 table, compact copies for search.
 
 `chunks` (a plain table) ties each vector to its message; deleting a message
-cascades to its chunks and a trigger removes the vectors, so nothing is ever
-orphaned. The table is created on first use, once the model's dimension is
-known; the model name and dimension are kept in `settings` so a later
-switch of model is detected instead of mixing incompatible vectors.
+cascades to its chunks, and from them to the vectors (a trigger on vec0) and
+the codes (a foreign key), so nothing is ever orphaned. The vec0 table is
+created on first use, once the model's dimension is known; the model name
+and dimension are kept in `settings` so a later switch of model is detected
+instead of mixing incompatible vectors.
+
+Search does not scan vec0: its KNN costs ~0.85 µs per vector whatever the
+vector type, and a point read ~200 µs, so 100k vectors took 17x numpy's
+time (bench/RESULTS.md). Each chunk also gets an int8 code
+(`vector_codes`), and every SEGMENT codes of a resource are packed as sign
+bits into one `vector_segments` row. A search reads the resource's
+segments (48 bytes a vector), ranks by Hamming distance, rescores the best
+few hundred by cosine on their codes, and scores the newest codes (fewer
+than SEGMENT, not packed yet) exactly.
 """
 
 from dataclasses import dataclass
@@ -15,6 +25,9 @@ from memcli.store.batching import in_slices
 from memcli.store.filters import where_clause
 
 TABLE = "vec_chunks"
+SEGMENT = 256  # codes packed per segment row; also the most a search scores one by one
+CANDIDATES = 400  # at least this many rescored after the Hamming pass (bench: recall vs exact)
+OVERSAMPLE = 4  # and at least this many times the number of messages wanted
 
 
 @dataclass
@@ -39,46 +52,20 @@ class ModelMismatch(StoreError):
 class VectorIndex:
     def __init__(self, conn):
         self.conn = conn
-        # resource -> (database version, message rowids, matrix): filled by warm()
-        self._matrices: dict[str | None, tuple] = {}
+        # resource -> (database version, packed ids, sign bits by word): filled by warm()
+        self._warm: dict[str, tuple] = {}
+
+    def _rows(self, sql: str, params=()) -> list[tuple]:
+        """Plain tuples: the connection's Row factory costs ~30% on hot paths."""
+        cur = self.conn.cursor()
+        cur.row_factory = None
+        return cur.execute(sql, params).fetchall()
 
     def _version(self) -> tuple[int, int]:
         """Changes by other connections (data_version) and by ours (total_changes)."""
         return self.conn.execute("PRAGMA data_version").fetchone()[0], self.conn.total_changes
 
-    def warm(self, resource_id: str | None) -> None:
-        """Keep a resource's vectors in memory for many searches (recall --batch).
-
-        Loading costs about 15 vec0 scans, after which each search is a numpy
-        matrix-vector product (~1 ms per 10k vectors instead of ~17 ms).
-        """
-        if not self.exists():
-            return
-        import numpy as np
-
-        where, params = ("WHERE v.resource_id = ?", [resource_id]) if resource_id is not None else ("", [])
-        rows = self.conn.execute(
-            f"SELECT c.message_rowid, v.embedding FROM {TABLE} v JOIN chunks c ON c.id = v.rowid {where}",
-            params,
-        ).fetchall()
-        rowids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-        matrix = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.float32).reshape(len(rows), -1)
-        self._matrices[resource_id] = (self._version(), rowids, matrix)
-
-    def _search_warm(self, query: bytes, resource_id: str | None, k: int) -> list[tuple[int, float]] | None:
-        cached = self._matrices.get(resource_id)
-        if cached is None or cached[0] != self._version():
-            return None
-        import numpy as np
-
-        _, rowids, matrix = cached
-        if not len(rowids):
-            return []
-        sims = matrix @ np.frombuffer(query, dtype=np.float32)
-        n = min(len(sims), k * 3)
-        top = np.argpartition(-sims, n - 1)[:n]
-        top = top[np.argsort(-sims[top])]
-        return [(int(rowids[i]), 1.0 - float(sims[i])) for i in top]
+    # ---- schema and model ----------------------------------------------------
 
     def exists(self) -> bool:
         row = self.conn.execute("SELECT 1 FROM sqlite_master WHERE name = ?", [TABLE]).fetchone()
@@ -122,16 +109,120 @@ class VectorIndex:
                 [key, value],
             )
 
+    # ---- writing ---------------------------------------------------------------
+
     def add(self, items: list[ChunkVector]) -> None:
-        for item in items:
-            cur = self.conn.execute(
+        """Store vectors (vec0) and their codes; pack full segments of each resource touched."""
+        if not items:
+            return
+        import numpy as np
+
+        from memcli.store import quantized
+
+        matrix = np.frombuffer(b"".join(i.vector for i in items), dtype=np.float32).reshape(len(items), -1)
+        code_rows = quantized.codes(matrix)
+        for item, code in zip(items, code_rows):
+            chunk_id = self.conn.execute(
                 "INSERT INTO chunks(message_rowid, seq, content_hash) VALUES (?, ?, ?)",
                 [item.message_rowid, item.seq, item.content_hash],
-            )
+            ).lastrowid
             self.conn.execute(
                 f"INSERT INTO {TABLE}(rowid, resource_id, embedding) VALUES (?, ?, ?)",
-                [cur.lastrowid, item.resource_id, item.vector],
+                [chunk_id, item.resource_id, item.vector],
             )
+            self.conn.execute(
+                "INSERT INTO vector_codes(chunk_id, message_rowid, resource_id, code) VALUES (?, ?, ?, ?)",
+                [chunk_id, item.message_rowid, item.resource_id, code.tobytes()],
+            )
+        for resource_id in dict.fromkeys(i.resource_id for i in items):
+            self.pack(resource_id)
+
+    def pack(self, resource_id: str) -> int:
+        """Pack a resource's unpacked codes into segments of SEGMENT; returns segments written.
+
+        Repacks the whole resource first when deleted vectors make up more
+        than a tenth of what is packed (they only cost search time, never
+        correctness: a missing code is skipped at rescoring).
+        """
+        import numpy as np
+
+        from memcli.store import quantized
+
+        self.conn.execute("INSERT OR IGNORE INTO vector_partitions(resource_id) VALUES (?)", [resource_id])
+        upto, stale = self.conn.execute(
+            "SELECT packed_upto, stale FROM vector_partitions WHERE resource_id = ?", [resource_id]
+        ).fetchone()
+        if stale > SEGMENT and stale * 10 > self._packed_count(resource_id):
+            self.conn.execute("DELETE FROM vector_segments WHERE resource_id = ?", [resource_id])
+            upto, stale = 0, 0
+        written = 0
+        while True:
+            rows = self._rows(
+                "SELECT id, code FROM vector_codes WHERE resource_id = ? AND id > ? ORDER BY id LIMIT ?",
+                [resource_id, upto, SEGMENT],
+            )
+            if len(rows) < SEGMENT:
+                break
+            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
+            code_rows = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8).reshape(len(rows), -1)
+            self.conn.execute(
+                "INSERT INTO vector_segments(resource_id, first_id, ids, bits) VALUES (?, ?, ?, ?)",
+                [resource_id, int(ids[0]), ids.tobytes(), quantized.sign_bits(code_rows).tobytes()],
+            )
+            upto = int(ids[-1])
+            written += 1
+        self.conn.execute(
+            "UPDATE vector_partitions SET packed_upto = ?, stale = ? WHERE resource_id = ?",
+            [upto, stale, resource_id],
+        )
+        return written
+
+    def _packed_count(self, resource_id: str) -> int:
+        row = self.conn.execute(
+            "SELECT coalesce(sum(length(ids)), 0) / 8 FROM vector_segments WHERE resource_id = ?",
+            [resource_id],
+        ).fetchone()
+        return int(row[0])
+
+    def reindex(self, progress=None) -> int:
+        """Recompute every code and segment from the vec0 floats (migration, `db optimize --reindex`)."""
+        import numpy as np
+
+        from memcli.store import quantized
+
+        self.conn.execute("DELETE FROM vector_segments")
+        self.conn.execute("DELETE FROM vector_partitions")
+        self.conn.execute("DELETE FROM vector_codes")
+        if not self.exists():
+            return 0
+        total = self.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+        done, after = 0, 0
+        while True:
+            rows = self._rows(
+                f"SELECT c.id, c.message_rowid, v.resource_id, v.embedding FROM chunks c "
+                f"JOIN {TABLE} v ON v.rowid = c.id WHERE c.id > ? ORDER BY c.id LIMIT 5000",
+                [after],
+            )
+            if not rows:
+                break
+            after = rows[-1][0]
+            matrix = np.frombuffer(b"".join(r[3] for r in rows), dtype=np.float32).reshape(len(rows), -1)
+            self.conn.executemany(
+                "INSERT INTO vector_codes(chunk_id, message_rowid, resource_id, code) VALUES (?, ?, ?, ?)",
+                [(r[0], r[1], r[2], c.tobytes()) for r, c in zip(rows, quantized.codes(matrix))],
+            )
+            done += len(rows)
+            if progress:
+                progress(done, total)
+        for (resource_id,) in self._rows("SELECT DISTINCT resource_id FROM vector_codes"):
+            self.pack(resource_id)
+        return done
+
+    def repack(self) -> int:
+        """Rewrite the segments of every resource (after many deletions); returns segments."""
+        self.conn.execute("DELETE FROM vector_segments")
+        self.conn.execute("UPDATE vector_partitions SET packed_upto = 0, stale = 0")
+        return sum(self.pack(r) for (r,) in self._rows("SELECT DISTINCT resource_id FROM vector_codes"))
 
     def known(self, hashes: list[str]) -> dict[str, bytes]:
         """Vectors already computed for these content hashes (no need to embed again)."""
@@ -180,53 +271,141 @@ class VectorIndex:
         self.add([ChunkVector(rowid_map[old], seq, h, resource_id, vec) for old, seq, h, vec in rows])
         return len(rows)
 
-    def search(self, query: bytes, filters: Filters, k: int) -> list[tuple[int, float]]:
-        """(message rowid, cosine similarity) best first, one entry per message.
-
-        Scoped to a resource only, the vec0 partition answers the KNN; with a
-        narrower filter (thread, dates, roles) the matching chunks are scanned
-        exactly, which is both correct and cheap since the set is small.
-        """
-        if not self.exists():
-            return []
-        if filters.narrower_than_resource():
-            clause, params = where_clause(filters)
-            rows = self.conn.execute(
-                f"SELECT c.message_rowid, vec_distance_cosine(v.embedding, ?) AS d "
-                f"FROM messages m JOIN chunks c ON c.message_rowid = m.rowid "
-                f"JOIN {TABLE} v ON v.rowid = c.id WHERE {clause} ORDER BY d LIMIT ?",
-                [query, *params, k * 3],
-            ).fetchall()
-        elif (warm := self._search_warm(query, filters.resource_id, k)) is not None:
-            rows = warm
-        else:
-            partition, params = "", []
-            if filters.resource_id is not None:
-                partition, params = " AND resource_id = ?", [filters.resource_id]
-            rows = self.conn.execute(
-                f"SELECT c.message_rowid, v.distance FROM {TABLE} v "
-                f"JOIN chunks c ON c.id = v.rowid "
-                f"WHERE v.embedding MATCH ? AND k = ?{partition} ORDER BY v.distance",
-                [query, min(4096, k * 3), *params],
-            ).fetchall()
-        best: dict[int, float] = {}
-        for rowid, distance in rows:
-            if rowid not in best:
-                best[rowid] = 1.0 - distance
-        return sorted(best.items(), key=lambda kv: -kv[1])[:k]
-
     def drop_all(self) -> None:
         """Forget every vector and the recorded model (before a rebuild)."""
         self.conn.execute("DROP TRIGGER IF EXISTS chunks_delete_vector")
         self.conn.execute("DELETE FROM chunks")
+        self.conn.execute("DELETE FROM vector_segments")
+        self.conn.execute("DELETE FROM vector_partitions")
         self.conn.execute(f"DROP TABLE IF EXISTS {TABLE}")
         self.conn.execute("DELETE FROM settings WHERE key IN ('embedding_model', 'embedding_dim')")
 
+    # ---- searching -------------------------------------------------------------
+
+    def warm(self, resource_id: str | None) -> None:
+        """Keep a resource's sign bits in memory for many searches (recall --batch)."""
+        for rid in self._partitions(resource_id):
+            self._warm[rid] = (self._version(), *self._segments(rid))
+
+    def _partitions(self, resource_id: str | None) -> list[str]:
+        if resource_id is not None:
+            return [resource_id]
+        return [r[0] for r in self._rows("SELECT resource_id FROM vector_partitions")]
+
+    def _segments(self, resource_id: str):
+        """(packed code ids, sign bits by word) of one resource."""
+        import numpy as np
+
+        from memcli.store import quantized
+
+        rows = self._rows(
+            "SELECT ids, bits FROM vector_segments WHERE resource_id = ? ORDER BY first_id", [resource_id]
+        )
+        if not rows:
+            return np.empty(0, np.int64), None
+        ids = np.frombuffer(b"".join(r[0] for r in rows), dtype=np.int64)
+        bits = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.uint8).reshape(len(ids), -1)
+        return ids, quantized.by_word(bits)
+
+    def _search_partition(self, query, query_bits, resource_id: str, want: int):
+        """(message rowids, similarities) of the candidates in one resource."""
+        import numpy as np
+
+        from memcli.store import quantized
+
+        cached = self._warm.get(resource_id)
+        if cached is not None and cached[0] == self._version():
+            ids, words = cached[1], cached[2]
+        else:
+            ids, words = self._segments(resource_id)
+        part = self._rows(
+            "SELECT packed_upto, stale FROM vector_partitions WHERE resource_id = ?", [resource_id]
+        )
+        upto, stale = part[0] if part else (0, 0)
+        rows = []
+        if len(ids):
+            n = min(len(ids), max(CANDIDATES, OVERSAMPLE * want) + stale)
+            picked = np.sort(ids[quantized.smallest(quantized.hamming(words, query_bits), n)])
+            for chunk, marks in in_slices([int(i) for i in picked]):
+                rows += self._rows(
+                    f"SELECT id, message_rowid, code FROM vector_codes WHERE id IN ({marks})", chunk
+                )
+        # codes not packed yet: fewer than SEGMENT after any write, scored exactly
+        rows += self._rows(
+            "SELECT id, message_rowid, code FROM vector_codes WHERE resource_id = ? AND id > ?",
+            [resource_id, upto],
+        )
+        return self._score(rows, query)
+
+    def _score(self, rows, query):
+        """(message rowids, cosine similarities) of (id, message rowid, code) rows, as arrays."""
+        import numpy as np
+
+        from memcli.store import quantized
+
+        if not rows:
+            return np.empty(0, np.int64), np.empty(0, np.float32)
+        rowids = np.fromiter((r[1] for r in rows), dtype=np.int64, count=len(rows))
+        code_rows = np.frombuffer(b"".join(r[2] for r in rows), dtype=np.int8).reshape(len(rows), -1)
+        return rowids, quantized.cosine(code_rows, query)
+
+    def search(self, query: bytes, filters: Filters, k: int) -> list[tuple[int, float]]:
+        """(message rowid, cosine similarity) best first, one entry per message.
+
+        Scoped to a resource (or to all), the segments answer; a narrower
+        filter (thread, dates, roles) scores the matching codes exactly,
+        which is both correct and cheap since the set is small.
+        """
+        if not self.exists():
+            return []
+        import numpy as np
+
+        from memcli.store import quantized
+
+        q = np.frombuffer(query, dtype=np.float32)
+        if filters.narrower_than_resource():
+            clause, params = where_clause(filters)
+            scored = self._score(
+                self._rows(
+                    "SELECT c.id, c.message_rowid, c.code FROM messages m "
+                    f"JOIN vector_codes c ON c.message_rowid = m.rowid WHERE {clause}",
+                    params,
+                ),
+                q,
+            )
+        else:
+            query_bits = quantized.sign_bits(quantized.codes(q))
+            parts = [
+                self._search_partition(q, query_bits, resource_id, k)
+                for resource_id in self._partitions(filters.resource_id)
+            ]
+            scored = (
+                np.concatenate([p[0] for p in parts]) if parts else np.empty(0, np.int64),
+                np.concatenate([p[1] for p in parts]) if parts else np.empty(0, np.float32),
+            )
+        rowids, sims = scored
+        # a message has one entry per chunk: keep enough rows for k distinct messages
+        top = quantized.smallest(-sims, k * 3)
+        top = top[np.argsort(-sims[top], kind="stable")]
+        best: dict[int, float] = {}
+        for rowid, similarity in zip(rowids[top].tolist(), sims[top].tolist()):
+            if rowid not in best:
+                best[rowid] = similarity
+                if len(best) == k:
+                    break
+        return list(best.items())
+
+    # ---- checks ----------------------------------------------------------------
+
     def orphans(self) -> int:
-        """Vectors without a chunk plus chunks without a message: must be 0."""
+        """Vectors or codes without a chunk, chunks without a message or code: must be 0."""
         n = self.conn.execute(
             "SELECT count(*) FROM chunks c WHERE NOT EXISTS "
-            "(SELECT 1 FROM messages m WHERE m.rowid = c.message_rowid)"
+            "(SELECT 1 FROM messages m WHERE m.rowid = c.message_rowid) "
+            "OR NOT EXISTS (SELECT 1 FROM vector_codes v WHERE v.chunk_id = c.id)"
+        ).fetchone()[0]
+        n += self.conn.execute(
+            "SELECT count(*) FROM vector_codes v WHERE NOT EXISTS (SELECT 1 FROM chunks c WHERE c.id = v.chunk_id)"
         ).fetchone()[0]
         if self.exists():
             n += self.conn.execute(
