@@ -13,8 +13,13 @@ from memcli.errors import InputError
 STORED = "%Y-%m-%dT%H:%M:%S.%fZ"
 
 
+def _format(dt: datetime) -> str:
+    # isoformat is ~4x faster than strftime(STORED) and gives the same text for UTC
+    return dt.replace(tzinfo=None).isoformat(timespec="microseconds") + "Z"
+
+
 def now() -> str:
-    return datetime.now(UTC).strftime(STORED)
+    return _format(datetime.now(UTC))
 
 
 def parse(value: str) -> datetime:
@@ -39,7 +44,7 @@ def to_stored(value: str | datetime) -> str:
     dt = value if isinstance(value, datetime) else parse(value)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return dt.astimezone(UTC).strftime(STORED)
+    return _format(dt.astimezone(UTC))
 
 
 def to_public(stored: str) -> str:

@@ -61,8 +61,11 @@ def message_from_obj(obj: Any, *, thread_id: str | None = None, resource_id: str
         raise InputError("content must be a string")
     if not content.strip():
         raise InputError("content is empty")
-    _check_unicode(content, "content")
-    if len(content.encode("utf-8")) > MAX_CONTENT_BYTES:
+    try:
+        size = len(content.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InputError("content holds invalid Unicode (a lone surrogate)") from None
+    if size > MAX_CONTENT_BYTES:
         raise InputError(f"content is larger than {MAX_CONTENT_BYTES // (1024 * 1024)} MiB")
     role = obj.get("role", "user")
     if role not in ROLES:
