@@ -32,7 +32,7 @@ bench:
 bench-full:
     {{venv}}/pip install -q -e '.[bench]'
     {{venv}}/python bench/plot_scale.py --sizes 100000,300000,1000000
-    {{venv}}/python bench/ingest.py --no-embed-messages 1000000
+    {{venv}}/python bench/ingest.py --no-embed-messages 100000,1000000
     {{venv}}/python bench/batch_recall.py
     {{venv}}/python bench/clone_speed.py
 

@@ -44,7 +44,7 @@ def backup(target: Annotated[Path, typer.Argument(help="New file to write the sn
 
 @app.command("optimize")
 def optimize() -> None:
-    """Merge the full-text index and refresh query statistics (safe any time)."""
+    """Merge the full-text index, repack vector segments, refresh query statistics (safe any time)."""
     with open_memory() as mem:
         mem.store.optimize()
     output.notice("optimized")

@@ -79,8 +79,11 @@ class Store:
         }
 
     def optimize(self) -> None:
-        """Merge FTS5 segments and refresh the planner's statistics."""
+        """Merge FTS5 segments, repack vector segments, refresh the planner's statistics."""
         self.keyword.optimize()
+        if self.vectors.exists():
+            with self.transaction():
+                self.vectors.repack()
         self.conn.execute("PRAGMA optimize")
         self.conn.execute("ANALYZE")
 
