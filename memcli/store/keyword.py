@@ -11,13 +11,13 @@ def quoted(text: str) -> str:
     return '"' + text.replace('"', '""') + '"'
 
 
-def fts_query(terms: list[str], resource_id: str | None = None) -> str:
-    """OR of the terms in the content column, within one resource's messages if given.
+def fts_query(terms: list[str], resource_id: str | None = None, joiner: str = "OR") -> str:
+    """The terms (OR, or AND) in the content column, within one resource's messages if given.
 
     The resource clause is a prefilter (the tokenizer may fold two ids into
     one phrase): the SQL filter on messages.resource_id stays the exact test.
     """
-    words = "content : (" + " OR ".join(quoted(t) for t in terms) + ")"
+    words = "content : (" + f" {joiner} ".join(quoted(t) for t in terms) + ")"
     if resource_id is None or not _WORD.search(resource_id):
         return words
     return f"resource_id : {quoted(resource_id)} AND {words}"
@@ -28,6 +28,13 @@ _WORD = re.compile(r"\w", re.UNICODE)
 # bm25() weights per FTS column: the resource id only filters, never scores
 _RANK = "bm25(messages_fts, 1.0, 0.0)"
 
+# Ranking costs ~4 us per matching message, so a term found in hundreds of
+# thousands of messages made one query take 80 ms at 1M. Like Lucene's
+# common-terms query: when a query also has rarer terms, terms in more
+# messages than this only widen the match and are left out; when all are
+# that common, they must all match. Stores below this size never change.
+COMMON_TERM_MESSAGES = 20_000
+
 
 class KeywordIndex:
     def __init__(self, conn):
@@ -37,6 +44,28 @@ class KeywordIndex:
         """(message rowid, BM25 score where higher is better), best first."""
         if not terms:
             return []
+        common = self._common(terms)
+        if not common:
+            return self._ranked(fts_query(terms, filters.resource_id), filters, k)
+        rare = [t for t in terms if t not in common]
+        if rare:
+            return self._ranked(fts_query(rare, filters.resource_id), filters, k)
+        hits = self._ranked(fts_query(terms, filters.resource_id, "AND"), filters, k)
+        return hits if len(hits) >= k else self._ranked(fts_query(terms, filters.resource_id), filters, k)
+
+    def _common(self, terms: list[str]) -> set[str]:
+        """Terms in more than COMMON_TERM_MESSAGES messages (counting stops there)."""
+        return {
+            t
+            for t in terms
+            if self.conn.execute(
+                "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
+                [fts_query([t]), COMMON_TERM_MESSAGES + 1],
+            ).fetchone()[0]
+            > COMMON_TERM_MESSAGES
+        }
+
+    def _ranked(self, match: str, filters: Filters, k: int) -> list[tuple[int, float]]:
         clause, params = where_clause(filters)
         rows = self.conn.execute(
             f"SELECT m.rowid, -{_RANK} AS score FROM messages_fts "
@@ -44,7 +73,7 @@ class KeywordIndex:
             # walks every message of the resource and runs the MATCH per row (50x slower).
             "CROSS JOIN messages m ON m.rowid = messages_fts.rowid "
             f"WHERE messages_fts MATCH ? AND {clause} ORDER BY {_RANK} LIMIT ?",
-            [fts_query(terms, filters.resource_id), *params, k],
+            [match, *params, k],
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
