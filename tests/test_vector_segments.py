@@ -168,3 +168,28 @@ def test_keyword_search_stays_within_the_resource(tmp_path, resource):
     got = mem.store.keyword.search(["lisbon"], Filters(resource_id=resource), 10)
     owners = {m.resource_id for m in mem.store.messages.by_rowids([r for r, _ in got]).values()}
     assert owners == {resource} and len(got) == 3
+
+
+def test_segments_cached_by_a_long_lived_process_follow_new_writes(tmp_path):
+    mem, truth = _fill(tmp_path / "m.db", {"alice": SEGMENT * 2})
+    where = Filters(resource_id="alice")
+    first = max(truth)
+    assert mem.store.vectors.search(truth[first][1].tobytes(), where, 1)[0][0] == first  # now cached
+    # another process packs two more segments
+    other = Memory(tmp_path / "m.db")
+    lines = [
+        {"id": f"late{i}", "resource_id": "alice", "thread_id": "late", "content": "x"}
+        for i in range(SEGMENT * 2)
+    ]
+    other.import_jsonl(io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode()), embed=False)
+    rows = other.store.conn.execute(
+        "SELECT rowid FROM messages WHERE thread_id = 'late' ORDER BY rowid"
+    ).fetchall()
+    fresh = _vectors(len(rows), seed=5)
+    with other.store.transaction():
+        other.store.vectors.add(
+            [ChunkVector(r[0], 0, f"l{r[0]}", "alice", v.tobytes()) for r, v in zip(rows, fresh)]
+        )
+    other.close()
+    packed_new = rows[10][0]  # in a segment now, not in the tail
+    assert mem.store.vectors.search(fresh[10].tobytes(), where, 1)[0][0] == packed_new

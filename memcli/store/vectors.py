@@ -28,6 +28,7 @@ TABLE = "vec_chunks"
 SEGMENT = 256  # codes packed per segment row; also the most a search scores one by one
 CANDIDATES = 400  # at least this many rescored after the Hamming pass (bench: recall vs exact)
 OVERSAMPLE = 4  # and at least this many times the number of messages wanted
+CACHE_VECTORS = 2_000_000  # segments kept in memory across searches: ~110 MB at 384 dims
 SHARE = 100  # and at least 1/SHARE of the resource (recall@10 0.949 -> see RESULTS at 1M)
 
 
@@ -53,18 +54,14 @@ class ModelMismatch(StoreError):
 class VectorIndex:
     def __init__(self, conn):
         self.conn = conn
-        # resource -> (database version, packed ids, sign bits by word): filled by warm()
-        self._warm: dict[str, tuple] = {}
+        # resource -> (partition state, packed ids, sign bits by word), least recently used first
+        self._cache: dict[str, tuple] = {}
 
     def _rows(self, sql: str, params=()) -> list[tuple]:
         """Plain tuples: the connection's Row factory costs ~30% on hot paths."""
         cur = self.conn.cursor()
         cur.row_factory = None
         return cur.execute(sql, params).fetchall()
-
-    def _version(self) -> tuple[int, int]:
-        """Changes by other connections (data_version) and by ours (total_changes)."""
-        return self.conn.execute("PRAGMA data_version").fetchone()[0], self.conn.total_changes
 
     # ---- schema and model ----------------------------------------------------
 
@@ -284,9 +281,30 @@ class VectorIndex:
     # ---- searching -------------------------------------------------------------
 
     def warm(self, resource_id: str | None) -> None:
-        """Keep a resource's sign bits in memory for many searches (recall --batch)."""
+        """Load a resource's (or every resource's) sign bits before many searches."""
         for rid in self._partitions(resource_id):
-            self._warm[rid] = (self._version(), *self._segments(rid))
+            self._cached_segments(rid, self._partition_state(rid))
+
+    def _partition_state(self, resource_id: str) -> tuple[int, int]:
+        """(packed_upto, stale): segments are immutable, so this names their content."""
+        rows = self._rows(
+            "SELECT packed_upto, stale FROM vector_partitions WHERE resource_id = ?", [resource_id]
+        )
+        return rows[0] if rows else (0, 0)
+
+    def _cached_segments(self, resource_id: str, state: tuple[int, int]):
+        """A resource's segments, kept in memory while its partition state is unchanged.
+
+        A long-lived process (chat, mcp, --batch) reads them once; a new
+        process reads them on its first search (bench/RESULTS.md has both).
+        """
+        cached = self._cache.pop(resource_id, None)
+        if cached is None or cached[0] != state:
+            cached = (state, *self._segments(resource_id))
+        self._cache[resource_id] = cached  # most recently used last
+        while len(self._cache) > 1 and sum(len(c[1]) for c in self._cache.values()) > CACHE_VECTORS:
+            self._cache.pop(next(iter(self._cache)))
+        return cached[1], cached[2]
 
     def _partitions(self, resource_id: str | None) -> list[str]:
         if resource_id is not None:
@@ -314,15 +332,8 @@ class VectorIndex:
 
         from memcli.store import quantized
 
-        cached = self._warm.get(resource_id)
-        if cached is not None and cached[0] == self._version():
-            ids, words = cached[1], cached[2]
-        else:
-            ids, words = self._segments(resource_id)
-        part = self._rows(
-            "SELECT packed_upto, stale FROM vector_partitions WHERE resource_id = ?", [resource_id]
-        )
-        upto, stale = part[0] if part else (0, 0)
+        upto, stale = state = self._partition_state(resource_id)
+        ids, words = self._cached_segments(resource_id, state)
         rows = []
         if len(ids):
             n = min(len(ids), max(CANDIDATES, OVERSAMPLE * want, len(ids) // SHARE) + stale)
