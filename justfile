@@ -31,7 +31,7 @@ bench:
 # The long runs: recall up to 1M messages, import throughput, batch recall, cloning
 bench-full:
     {{venv}}/pip install -q -e '.[bench]'
-    {{venv}}/python bench/plot_scale.py --sizes 100000,300000,1000000
+    {{venv}}/python bench/plot_scale.py --sizes 10000,30000,100000,300000,1000000 --keep /tmp
     {{venv}}/python bench/ingest.py --no-embed-messages 100000,1000000
     {{venv}}/python bench/batch_recall.py
     {{venv}}/python bench/clone_speed.py

@@ -1,7 +1,7 @@
 """Recall latency against database size: memcli against numpy and sqlite-vec, one run.
 
     python bench/plot_scale.py                      # 10k, 30k, 100k messages (a few minutes)
-    python bench/plot_scale.py --sizes 100000,300000,1000000   # the full run (long)
+    python bench/plot_scale.py --sizes 100000,300000,1000000 --keep /tmp   # the full run (long)
 
 Writes bench/scale.png and prints the table (p50 ms per stage and size).
 Each size uses bench/recall_scale.py's data and measurement.
@@ -14,7 +14,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from recall_scale import measure  # noqa: E402
+from recall_scale import measure, print_table  # noqa: E402
 
 from memcli import embeddings  # noqa: E402
 
@@ -24,11 +24,17 @@ def main():
     ap.add_argument("--sizes", default="10000,30000,100000")
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--out", default=str(HERE / "scale.png"))
+    ap.add_argument("--keep", help="keep each size's database here (scale-N.db) and reuse it next time")
     args = ap.parse_args()
     sizes = [int(s) for s in args.sizes.split(",")]
     embedder = embeddings.load()
-    results = [measure(n, args.queries, 10, None, embedder) for n in sizes]
+    results = []
+    for n in sizes:
+        db = Path(args.keep) / f"scale-{n}.db" if args.keep else None
+        results.append(measure(n, args.queries, 10, db, embedder))
+        print_table(results[-1])
     stages = list(results[0]["stages"])
+    print()
     print("| messages | " + " | ".join(f"{s} p50 ms" for s in stages) + " |")
     print("| --- |" + " --- |" * len(stages))
     for r in results:

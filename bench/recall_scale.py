@@ -184,10 +184,14 @@ def main():
     result = measure(
         args.messages, args.queries, args.resources, Path(args.db) if args.db else None, embedder
     )
+    print_table(result, args.resources)
+
+
+def print_table(result: dict, resources: int = 10) -> None:
     own = result["stages"]["numpy (resource)"]["p50"]
     everything = result["stages"]["numpy (all)"]["p50"]
     print(
-        f"\n{result['messages']:,} messages, {args.resources} resources ({result['resource_vectors']:,} vectors "
+        f"\n{result['messages']:,} messages, {resources} resources ({result['resource_vectors']:,} vectors "
         f"in the queried one), {result['queries']} queries, 384 dims; memcli vector stage recall against "
         f"exact float search: @10 {result['recall@10']:.3f}, @100 {result['recall@100']:.3f}\n"
     )
