@@ -17,7 +17,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from startup import median_seconds  # noqa: E402
+from startup import compile_bytecode, median_seconds  # noqa: E402
 
 
 def wall(cmd, env, runs):
@@ -31,6 +31,7 @@ def main():
     args = ap.parse_args()
     env = dict(os.environ, MEMCLI_DB=args.db)
     py = sys.executable
+    compile_bytecode()
     query = "What did Caroline research about adoption agencies?"
     whole = wall([py, "-m", "memcli", "recall", query, "-r", "user0", "--json"], env, args.runs)
     interp = wall([py, "-c", "pass"], env, args.runs)

@@ -8,20 +8,24 @@
 Nothing here prints; notices (model missing, fallbacks) come back in results.
 """
 
+from __future__ import annotations
+
 import uuid
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, TYPE_CHECKING, Any
 
 from memcli import paths, tokens
 from memcli.errors import EmbeddingUnavailable, InputError, NotFoundError, OwnershipError
 from memcli.io.jsonl import message_from_obj, read_lines
-from memcli.recall import Recaller, RecallOptions, RecallResult
 from memcli.records import Filters, Message, Thread
 from memcli.store import Store
 from memcli.store.vectors import ModelMismatch
 from memcli.timefmt import now
+
+if TYPE_CHECKING:
+    from memcli.recall import Recaller, RecallResult
 
 DEFAULT_RESOURCE = "default"
 IMPORT_BATCH = 512
@@ -48,7 +52,16 @@ class Memory:
         self.store = Store(self.path)
         self._embedder = embedder
         self._embedder_error: EmbeddingUnavailable | None = None
-        self.recaller = Recaller(self.store)
+        self._recaller: Recaller | None = None
+
+    @property
+    def recaller(self) -> Recaller:
+        """Imported on first use: light commands never need recall's module."""
+        if self._recaller is None:
+            from memcli.recall import Recaller
+
+            self._recaller = Recaller(self.store)
+        return self._recaller
 
     def close(self) -> None:
         self.store.close()
@@ -473,7 +486,7 @@ class Memory:
 
         Each query dict has `query` and optionally resource_id, thread_id, top_k.
         """
-        from memcli.recall import MODES
+        from memcli.recall import MODES, RecallOptions
 
         if mode not in MODES:
             raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")

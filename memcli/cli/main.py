@@ -13,21 +13,6 @@ import typer
 from memcli import __version__
 from memcli.cli import common, output
 
-app = typer.Typer(
-    name="memcli",
-    help=(
-        "Local-first memory for AI conversations, in one SQLite file.\n\n"
-        "Import or add messages, then recall them by meaning and by words:\n\n"
-        "  memcli import examples/conversation.jsonl\n\n"
-        "  memcli recall 'where does alice live' -r alice --json\n\n"
-        "Data: MEMCLI_DB (file) or MEMCLI_HOME (folder); see `memcli db path`."
-    ),
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-    rich_markup_mode=None,
-)
-
 
 def _version(value: bool) -> None:
     if value:
@@ -35,7 +20,6 @@ def _version(value: bool) -> None:
         raise typer.Exit()
 
 
-@app.callback()
 def _global(
     db: Annotated[
         str | None, typer.Option("--db", help="SQLite file to use (default: MEMCLI_DB or the user data dir).")
@@ -63,42 +47,84 @@ def mcp_command() -> None:
         serve(mem)
 
 
-def _register() -> None:
-    from memcli.cli import (
-        chat,
-        config_cmd,
-        db,
-        memory_cmd,
-        messages,
-        models,
-        observe,
-        recall,
-        repl,
-        threads,
-        transfer,
+# name -> (module, attribute): a sub-app (Typer) or a command function, in
+# the order `memcli --help` lists them.
+COMMANDS = {
+    "threads": ("memcli.cli.threads", "app"),
+    "messages": ("memcli.cli.messages", "app"),
+    "db": ("memcli.cli.db", "app"),
+    "models": ("memcli.cli.models", "app"),
+    "memory": ("memcli.cli.memory_cmd", "app"),
+    "observations": ("memcli.cli.observe", "app"),
+    "config": ("memcli.cli.config_cmd", "app"),
+    "add": ("memcli.cli.messages", "add"),
+    "import": ("memcli.cli.transfer", "import_"),
+    "export": ("memcli.cli.transfer", "export"),
+    "recall": ("memcli.cli.recall", "recall"),
+    "embed": ("memcli.cli.models", "embed"),
+    "chat": ("memcli.cli.repl", "chat"),
+    "ask": ("memcli.cli.chat", "ask"),
+    "tokens": ("memcli.cli.chat", "tokens"),
+    "observe": ("memcli.cli.observe", "observe"),
+    "reflect": ("memcli.cli.observe", "reflect"),
+    "mcp": ("memcli.cli.main", "mcp_command"),
+}
+_GLOBAL_WITH_VALUE = ("--db",)
+
+
+def requested_command(args: list[str]) -> str | None:
+    """The command these arguments run, if it can be told without loading the others.
+
+    None (load every command) for help or --version before a command, shell
+    completion, and names that are not commands (so click's errors and
+    suggestions see them all).
+    """
+    if os.environ.get("_MEMCLI_COMPLETE"):
+        return None
+    args = iter(args)
+    for arg in args:
+        if arg in _GLOBAL_WITH_VALUE:
+            next(args, None)
+        elif arg in ("-h", "--help", "--version"):
+            return None
+        elif not arg.startswith("-"):
+            return arg if arg in COMMANDS else None
+    return None
+
+
+def make_app(only: str | None = None) -> typer.Typer:
+    """The Typer app with every command, or just `only`.
+
+    Building click's tree for every command costs more than running a light
+    one (each signature is inspected), so a command line that names its
+    command loads that one module and nothing else (bench/startup.py).
+    """
+    import importlib
+
+    app = typer.Typer(
+        name="memcli",
+        help=(
+            "Local-first memory for AI conversations, in one SQLite file.\n\n"
+            "Import or add messages, then recall them by meaning and by words:\n\n"
+            "  memcli import examples/conversation.jsonl\n\n"
+            "  memcli recall 'where does alice live' -r alice --json\n\n"
+            "Data: MEMCLI_DB (file) or MEMCLI_HOME (folder); see `memcli db path`."
+        ),
+        no_args_is_help=True,
+        pretty_exceptions_enable=False,
+        context_settings={"help_option_names": ["-h", "--help"]},
+        rich_markup_mode=None,
     )
-
-    app.add_typer(threads.app, name="threads")
-    app.add_typer(messages.app, name="messages")
-    app.add_typer(db.app, name="db")
-    app.add_typer(models.app, name="models")
-    app.add_typer(memory_cmd.app, name="memory")
-    app.add_typer(observe.app, name="observations")
-    app.add_typer(config_cmd.app, name="config")
-    app.command("add")(messages.add)
-    app.command("import")(transfer.import_)
-    app.command("export")(transfer.export)
-    app.command("recall")(recall.recall)
-    app.command("embed")(models.embed)
-    app.command("chat")(repl.chat)
-    app.command("ask")(chat.ask)
-    app.command("tokens")(chat.tokens)
-    app.command("observe")(observe.observe)
-    app.command("reflect")(observe.reflect)
-    app.command("mcp")(mcp_command)
-
-
-_register()
+    app.callback()(_global)
+    for name, (module, attribute) in COMMANDS.items():
+        if only is not None and name != only:
+            continue
+        target = getattr(importlib.import_module(module), attribute)
+        if isinstance(target, typer.Typer):
+            app.add_typer(target, name=name)
+        else:
+            app.command(name)(target)
+    return app
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -109,7 +135,9 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv)
     code = ExitCode.OK
     try:
-        result = app(args=argv, prog_name="memcli", standalone_mode=False)
+        args = argv if argv is not None else sys.argv[1:]
+        app = make_app(requested_command(args))
+        result = app(args=args, prog_name="memcli", standalone_mode=False)
         if isinstance(result, int):
             code = result
     except MemcliError as exc:
