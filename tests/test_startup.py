@@ -37,3 +37,42 @@ def test_light_commands_stay_light(tmp_path, cli):
     jsonl = tmp_path / "in.jsonl"
     jsonl.write_text('{"content": "hi", "thread_id": "t", "resource_id": "r"}\n')
     assert not _modules_after(["import", str(jsonl), "--no-embed"], db) & set(HEAVY)
+
+
+def _help_of(app) -> str:
+    import contextlib
+    import io
+
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        try:
+            app(args=["--help"], prog_name="memcli", standalone_mode=False)
+        except SystemExit:
+            pass
+    return out.getvalue()
+
+
+def test_root_help_from_summaries_matches_the_commands_own_help():
+    """`memcli --help` loads no command module; its list must not drift from them."""
+    import inspect
+
+    import typer
+
+    from memcli.cli.main import COMMANDS, ROOT_HELP, make_app
+
+    for name, (module, attribute, summary) in COMMANDS.items():
+        target = getattr(__import__(module, fromlist=[attribute]), attribute)
+        text = target.info.help if isinstance(target, typer.Typer) else inspect.getdoc(target)
+        assert text.split("\n\n")[0] == summary, name
+    assert _help_of(make_app(ROOT_HELP)) == _help_of(make_app(None))
+
+
+def test_command_line_names_the_command_to_load():
+    from memcli.cli.main import ROOT_HELP, requested_command
+
+    assert requested_command(["threads", "list"]) == "threads"
+    assert requested_command(["--db", "recall", "-q", "recall", "x"]) == "recall"  # --db takes a value
+    assert requested_command(["--help", "threads"]) == ROOT_HELP
+    assert requested_command([]) == ROOT_HELP
+    assert requested_command(["threadz"]) is None  # click's error lists every command
+    assert requested_command(["--version"]) is None

@@ -47,29 +47,83 @@ def mcp_command() -> None:
         serve(mem)
 
 
-# name -> (module, attribute): a sub-app (Typer) or a command function, in
-# the order `memcli --help` lists them.
+# name -> (module, attribute, summary): a sub-app (Typer) or a command function,
+# in the order `memcli --help` lists them. The summary is the first paragraph
+# of its help, so root help needs no command module (a test keeps them equal).
 COMMANDS = {
-    "threads": ("memcli.cli.threads", "app"),
-    "messages": ("memcli.cli.messages", "app"),
-    "db": ("memcli.cli.db", "app"),
-    "models": ("memcli.cli.models", "app"),
-    "memory": ("memcli.cli.memory_cmd", "app"),
-    "observations": ("memcli.cli.observe", "app"),
-    "config": ("memcli.cli.config_cmd", "app"),
-    "add": ("memcli.cli.messages", "add"),
-    "import": ("memcli.cli.transfer", "import_"),
-    "export": ("memcli.cli.transfer", "export"),
-    "recall": ("memcli.cli.recall", "recall"),
-    "embed": ("memcli.cli.models", "embed"),
-    "chat": ("memcli.cli.repl", "chat"),
-    "ask": ("memcli.cli.chat", "ask"),
-    "tokens": ("memcli.cli.chat", "tokens"),
-    "observe": ("memcli.cli.observe", "observe"),
-    "reflect": ("memcli.cli.observe", "reflect"),
-    "mcp": ("memcli.cli.main", "mcp_command"),
+    "threads": ("memcli.cli.threads", "app", "Create, list, show, rename and delete threads."),
+    "messages": ("memcli.cli.messages", "app", "List and delete messages."),
+    "db": ("memcli.cli.db", "app", "The SQLite file: where it is, what it holds, backups, health."),
+    "models": ("memcli.cli.models", "app", "The embedding model used for semantic recall."),
+    "memory": (
+        "memcli.cli.memory_cmd",
+        "app",
+        "The working memory: a small profile kept per resource or per thread.",
+    ),
+    "observations": (
+        "memcli.cli.observe",
+        "app",
+        "The observation log kept by the Observer and the Reflector.",
+    ),
+    "config": (
+        "memcli.cli.config_cmd",
+        "app",
+        "Settings in a TOML file (flag > environment > config > default).",
+    ),
+    "add": (
+        "memcli.cli.messages",
+        "add",
+        "Save a message to a thread (created on first use); prints the message id.",
+    ),
+    "import": (
+        "memcli.cli.transfer",
+        "import_",
+        "Import messages from JSONL (one message per line; see README for the format).",
+    ),
+    "export": (
+        "memcli.cli.transfer",
+        "export",
+        "Export messages as JSONL (re-importable as is) or Markdown.",
+    ),
+    "recall": (
+        "memcli.cli.recall",
+        "recall",
+        "Find past messages by meaning and by words (hybrid vector + keyword search).",
+    ),
+    "embed": (
+        "memcli.cli.models",
+        "embed",
+        "Compute vectors for messages that have none (or all, with --rebuild).",
+    ),
+    "chat": (
+        "memcli.cli.repl",
+        "chat",
+        "Chat in the terminal with a model that remembers (Ctrl-D or /exit to leave).",
+    ),
+    "ask": (
+        "memcli.cli.chat",
+        "ask",
+        "One turn with memory: prints only the reply (streamed), so it scripts well.",
+    ),
+    "tokens": ("memcli.cli.chat", "tokens", "The token budget of the next request, before anything is sent."),
+    "observe": (
+        "memcli.cli.observe",
+        "observe",
+        "Run the Observer now: compress unobserved messages into the observation log.",
+    ),
+    "reflect": (
+        "memcli.cli.observe",
+        "reflect",
+        "Run the Reflector now: condense an observation log that has grown too long.",
+    ),
+    "mcp": (
+        "memcli.cli.main",
+        "mcp_command",
+        "Serve memory to agent clients over stdio (Model Context Protocol).",
+    ),
 }
 _GLOBAL_WITH_VALUE = ("--db",)
+ROOT_HELP = "--help"  # requested_command's answer for `memcli`, `memcli --help`
 
 
 def requested_command(args: list[str]) -> str | None:
@@ -85,15 +139,29 @@ def requested_command(args: list[str]) -> str | None:
     for arg in args:
         if arg in _GLOBAL_WITH_VALUE:
             next(args, None)
-        elif arg in ("-h", "--help", "--version"):
+        elif arg in ("-h", "--help"):
+            return ROOT_HELP
+        elif arg == "--version":
             return None
         elif not arg.startswith("-"):
             return arg if arg in COMMANDS else None
-    return None
+    return ROOT_HELP  # no command: the app prints its help
+
+
+def _summary_only(module: str, attribute: str, summary: str):
+    """A stand-in with the command's summary, for the root help's command list."""
+    if attribute == "app":
+        return typer.Typer(help=summary)
+
+    def command() -> None:
+        pass
+
+    command.__doc__ = summary
+    return command
 
 
 def make_app(only: str | None = None) -> typer.Typer:
-    """The Typer app with every command, or just `only`.
+    """The Typer app with every command, just `only`, or (ROOT_HELP) stand-ins.
 
     Building click's tree for every command costs more than running a light
     one (each signature is inspected), so a command line that names its
@@ -114,12 +182,16 @@ def make_app(only: str | None = None) -> typer.Typer:
         pretty_exceptions_enable=False,
         context_settings={"help_option_names": ["-h", "--help"]},
         rich_markup_mode=None,
+        suggest_commands=False,  # click already suggests; both printed it twice
     )
     app.callback()(_global)
-    for name, (module, attribute) in COMMANDS.items():
-        if only is not None and name != only:
+    for name, (module, attribute, summary) in COMMANDS.items():
+        if only is not None and only not in (name, ROOT_HELP):
             continue
-        target = getattr(importlib.import_module(module), attribute)
+        if only == ROOT_HELP:
+            target = _summary_only(module, attribute, summary)
+        else:
+            target = getattr(importlib.import_module(module), attribute)
         if isinstance(target, typer.Typer):
             app.add_typer(target, name=name)
         else:

@@ -55,6 +55,9 @@ class KeywordIndex:
 
     def _common(self, terms: list[str]) -> set[str]:
         """Terms in more than COMMON_TERM_MESSAGES messages (counting stops there)."""
+        most = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0]
+        if most <= COMMON_TERM_MESSAGES:  # no term can be that common: skip the counts
+            return set()
         return {
             t
             for t in terms

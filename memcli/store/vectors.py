@@ -334,14 +334,20 @@ class VectorIndex:
 
         upto, stale = state = self._partition_state(resource_id)
         ids, words = self._cached_segments(resource_id, state)
+        n = max(CANDIDATES, OVERSAMPLE * want, len(ids) // SHARE) + stale
+        if n >= len(ids):  # a small resource: every code is a candidate, read them in one go
+            return self._score(
+                self._rows(
+                    "SELECT id, message_rowid, code FROM vector_codes WHERE resource_id = ?", [resource_id]
+                ),
+                query,
+            )
         rows = []
-        if len(ids):
-            n = min(len(ids), max(CANDIDATES, OVERSAMPLE * want, len(ids) // SHARE) + stale)
-            picked = np.sort(ids[quantized.smallest(quantized.hamming(words, query_bits), n)])
-            for chunk, marks in in_slices([int(i) for i in picked]):
-                rows += self._rows(
-                    f"SELECT id, message_rowid, code FROM vector_codes WHERE id IN ({marks})", chunk
-                )
+        picked = np.sort(ids[quantized.smallest(quantized.hamming(words, query_bits), n)])
+        for chunk, marks in in_slices([int(i) for i in picked]):
+            rows += self._rows(
+                f"SELECT id, message_rowid, code FROM vector_codes WHERE id IN ({marks})", chunk
+            )
         # codes not packed yet: fewer than SEGMENT after any write, scored exactly
         rows += self._rows(
             "SELECT id, message_rowid, code FROM vector_codes WHERE resource_id = ? AND id > ?",
