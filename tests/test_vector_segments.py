@@ -193,3 +193,22 @@ def test_segments_cached_by_a_long_lived_process_follow_new_writes(tmp_path):
     other.close()
     packed_new = rows[10][0]  # in a segment now, not in the tail
     assert mem.store.vectors.search(fresh[10].tobytes(), where, 1)[0][0] == packed_new
+
+
+def test_warm_batch_search_agrees_and_notices_writes(tmp_path):
+    mem, truth = _fill(tmp_path / "m.db", {"alice": SEGMENT * 3})
+    where = Filters(resource_id="alice")
+    queries = _queries(truth, "alice", 10, seed=4)
+    cold = [[r for r, _ in mem.store.vectors.search(q.tobytes(), where, 10)] for q in queries]
+    mem.store.vectors.warm("alice")
+    warm = [[r for r, _ in mem.store.vectors.search(q.tobytes(), where, 10)] for q in queries]
+    assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(cold, warm)]) >= 0.95
+    # a write makes the warm copy stale: the new vector is found
+    mem.import_jsonl(
+        io.BytesIO(b'{"id": "new", "resource_id": "alice", "thread_id": "n", "content": "x"}\n'), embed=False
+    )
+    rowid = mem.store.conn.execute("SELECT rowid FROM messages WHERE id = 'new'").fetchone()[0]
+    fresh = _vectors(1, seed=8)[0]
+    with mem.store.transaction():
+        mem.store.vectors.add([ChunkVector(rowid, 0, "new", "alice", fresh.tobytes())])
+    assert mem.store.vectors.search(fresh.tobytes(), where, 1)[0][0] == rowid
