@@ -3,7 +3,7 @@
 import json
 from collections.abc import Iterator
 
-from memcli.errors import InputError
+from memcli.errors import InputError, StoreError
 from memcli.records import Message
 from memcli.store.batching import in_slices
 
@@ -95,7 +95,20 @@ class MessageTable:
         """
         if not messages:
             return
+        if not self.conn.in_transaction:
+            raise StoreError("bulk inserts must run inside a transaction")
         self.conn.execute("INSERT INTO settings(key, value) VALUES ('fts_deferred', '1')")
+        try:
+            self._insert_rows(messages)
+        finally:  # never leave the trigger off, even if a caller goes on after an error
+            self.conn.execute("DELETE FROM settings WHERE key = 'fts_deferred'")
+        self.conn.execute(
+            "INSERT INTO messages_fts(rowid, content, resource_id) "
+            "SELECT rowid, content, resource_id FROM messages WHERE rowid BETWEEN ? AND ?",
+            [messages[0].rowid, messages[-1].rowid],
+        )
+
+    def _insert_rows(self, messages: list[Message]) -> None:
         self.conn.executemany(
             "INSERT INTO messages(rowid, id, thread_id, resource_id, role, content, metadata, "
             "token_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -113,12 +126,6 @@ class MessageTable:
                 )
                 for m in messages
             ],
-        )
-        self.conn.execute("DELETE FROM settings WHERE key = 'fts_deferred'")
-        self.conn.execute(
-            "INSERT INTO messages_fts(rowid, content, resource_id) "
-            "SELECT rowid, content, resource_id FROM messages WHERE rowid BETWEEN ? AND ?",
-            [messages[0].rowid, messages[-1].rowid],
         )
 
     def insert_new(self, messages: list[Message]) -> None:
