@@ -21,12 +21,12 @@ fmt:
     {{venv}}/ruff format .
     {{venv}}/ruff check --fix .
 
-# Quick benchmarks (under 5 minutes): start-up, LoCoMo recall, recall latency vs size (bench/scale.png)
+# Quick benchmarks (about 3.5 minutes): start-up, LoCoMo recall, recall latency to 100k (bench/out/scale-quick.png)
 bench:
     {{venv}}/pip install -q -e '.[bench]'
     {{venv}}/python bench/startup.py
     {{venv}}/python ../shared/bench/locomo/locomo_recall.py ../shared/bench/locomo/locomo_dev.json --memcli "{{venv}}/memcli"
-    {{venv}}/python bench/plot_scale.py
+    {{venv}}/python bench/plot_scale.py --out bench/out/scale-quick.png
 
 # The long runs: recall up to 1M messages, import throughput, batch recall, cloning
 bench-full:

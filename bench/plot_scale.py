@@ -1,9 +1,9 @@
 """Recall latency against database size: memcli against numpy and sqlite-vec, one run.
 
-    python bench/plot_scale.py                      # 10k, 30k, 100k messages (a few minutes)
-    python bench/plot_scale.py --sizes 100000,300000,1000000 --keep /tmp   # the full run (long)
+    python bench/plot_scale.py --out bench/out/scale-quick.png   # 10k, 30k, 100k (just bench)
+    python bench/plot_scale.py --sizes 10000,30000,100000,300000,1000000 --keep /tmp  # bench/scale.png (just bench-full)
 
-Writes bench/scale.png and prints the table (p50 ms per stage and size).
+Writes the plot (--out, default bench/scale.png) and prints a table per size.
 Each size uses bench/recall_scale.py's data and measurement.
 """
 
@@ -60,6 +60,7 @@ def main():
     ax.grid(True, which="both", alpha=0.3)
     ax.legend(fontsize=8)
     fig.tight_layout()
+    Path(args.out).parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(args.out, dpi=120)
     print(f"\nwrote {args.out}")
 
