@@ -357,13 +357,16 @@ class Memory:
         total = 0
         owners: dict[str, str] = {}
         ids: dict[str, str] = {}
+        threads: dict[str, str] = {}
         pending: list[tuple[int, Message]] = []
         for number, m in read_lines(stream, thread_id=thread_id, resource_id=resource_id):
             total += 1
             owner = owners.setdefault(m.thread_id, m.resource_id)
             if owner != m.resource_id:
                 raise InputError(f"line {number}: {OwnershipError(m.thread_id, owner, m.resource_id)}")
-            if ids.setdefault(m.id, m.thread_id) != m.thread_id:
+            # the thread string seen first, shared: one per thread instead of one per line
+            thread = threads.setdefault(m.thread_id, m.thread_id)
+            if ids.setdefault(m.id, thread) != thread:
                 raise InputError(f"line {number}: message id {m.id} appears in two threads")
             pending.append((number, m))
             if len(pending) >= 500:
@@ -374,7 +377,7 @@ class Memory:
         for tid, owner in stored.items():
             if owners[tid] != owner:
                 raise OwnershipError(tid, owner, owners[tid])
-        del ids
+        del ids, threads
         stream.seek(0)
         summary = WriteSummary()
         embedder = self._embedder_or_notice(summary.notices) if embed and total else None
