@@ -47,9 +47,12 @@ def new_thread_id() -> str:
 
 
 class Memory:
-    def __init__(self, path: Path | str | None = None, *, embedder=None):
+    def __init__(
+        self, path: Path | str | None = None, *, embedder=None, notice: Callable[[str], None] | None = None
+    ):
+        """Open (or create) the database; notice(text) hears of a slow one-time upgrade."""
         self.path = Path(path) if path else paths.db_path()
-        self.store = Store(self.path)
+        self.store = Store(self.path, notice)
         self._embedder = embedder
         self._embedder_error: EmbeddingUnavailable | None = None
         self._recaller: Recaller | None = None

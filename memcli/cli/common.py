@@ -20,9 +20,10 @@ NlOpt = Annotated[bool, typer.Option("--nl", help="Output one JSON object per li
 
 
 def open_memory():
+    from memcli.cli import output
     from memcli.memory import Memory
 
-    return Memory(STATE["db"])
+    return Memory(STATE["db"], notice=output.notice)
 
 
 def default_resource(value: str | None) -> str | None:

@@ -19,10 +19,10 @@ from memcli.store.working_memory import WorkingMemoryTable
 
 
 class Store:
-    def __init__(self, path: Path | str):
+    def __init__(self, path: Path | str, notice=None):
         self.path = Path(path) if str(path) != ":memory:" else path
         self.conn, self.vec_error = connect(path)
-        applied = ensure_schema(self.conn)
+        applied = ensure_schema(self.conn, notice)
         self.threads = ThreadTable(self.conn)
         self.messages = MessageTable(self.conn)
         self.vectors = VectorIndex(self.conn)

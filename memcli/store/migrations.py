@@ -224,10 +224,12 @@ def known_migrations() -> list[str]:
     return list(_STEPS)
 
 
-def ensure_schema(conn) -> list[str]:
+def ensure_schema(conn, notice=None) -> list[str]:
     """Bring the database up to date; refuse one written by a newer memcli.
 
-    Returns the names of the migrations applied now (usually none).
+    Returns the names of the migrations applied now (usually none). An
+    existing database's upgrade is announced through notice(text) first,
+    since rebuilding its indexes can take a while.
     """
     applied = _applied(conn) or []
     unknown = [name for name in applied if name not in _STEPS]
@@ -238,6 +240,11 @@ def ensure_schema(conn) -> list[str]:
         )
     if len(applied) == len(_STEPS):
         return []
+    if applied and notice is not None:
+        pending = [name for name in _STEPS if name not in applied]
+        notice(
+            f"upgrading the database for this memcli ({', '.join(pending)}); once, ~25 s per 100k messages"
+        )
     import sqlite_utils
 
     migrations = sqlite_utils.Migrations(MIGRATION_SET)

@@ -11,7 +11,9 @@ def test_old_database_migrates_forward(cli, db_path):
     shutil.copyfile(FIXTURE, db_path)
     r = cli("messages", "list", "-t", "t1", "--json")
     assert r.code == 0, r.err
+    assert "upgrading the database" in r.err  # a slow one-time step is announced
     assert [m["id"] for m in r.json()] == [f"old-{i}" for i in range(5)]
+    assert "upgrading" not in cli("messages", "list", "-t", "t1").err
     assert r.json()[0]["metadata"] == {"v": 1}
     assert "Alice" in cli("memory", "show", "-r", "alice").out
     assert "Lisbon" in cli("observations", "show", "-t", "t1").out
