@@ -26,11 +26,14 @@ from memcli.store.filters import where_clause
 
 TABLE = "vec_chunks"
 SEGMENT = 256  # codes packed per segment row; also the most a search scores one by one
-CANDIDATES = 400  # at least this many rescored after the Hamming pass (bench: recall vs exact)
-OVERSAMPLE = 4  # and at least this many times the number of messages wanted
+# Rescored after the Hamming pass: the most of CANDIDATES, OVERSAMPLE times the
+# messages wanted, and 1/SHARE of the resource (400 of 100k gave recall@10 0.949
+# against exact search, 1% gives 0.980; bench/RESULTS.md).
+CANDIDATES = 400
+OVERSAMPLE = 4
+SHARE = 100
 CACHE_VECTORS = 2_000_000  # segments kept in memory across searches: ~110 MB at 384 dims
 WARM_EXACT = 50_000  # warm() holds a resource's codes as floats up to this many (~77 MB)
-SHARE = 100  # and at least 1/SHARE of the resource (recall@10 0.949 -> see RESULTS at 1M)
 
 
 @dataclass
