@@ -47,10 +47,7 @@ class MessageTable:
             old = existing.get(m.id)
             if old is None:
                 if next_rowid is None:
-                    # the transaction is the only writer, so rowids after the max are ours
-                    next_rowid = self.conn.execute(
-                        "SELECT coalesce(max(rowid), 0) + 1 FROM messages"
-                    ).fetchone()[0]
+                    next_rowid = self._next_rowid()
                 m.rowid, next_rowid = next_rowid, next_rowid + 1
                 pending[m.id] = len(fresh)
                 fresh.append(m)
@@ -85,6 +82,10 @@ class MessageTable:
             self.conn.execute("DELETE FROM chunks WHERE message_rowid = ?", [m.rowid])
         self._insert_bulk(fresh)
         return written, unchanged
+
+    def _next_rowid(self) -> int:
+        # inside the write transaction we are the only writer: rowids past the max are ours
+        return self.conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM messages").fetchone()[0]
 
     def _insert_bulk(self, messages: list[Message]) -> None:
         """Insert with explicit rowids, then index them for FTS in one statement.
@@ -132,7 +133,7 @@ class MessageTable:
         """Insert messages known to be new (fresh ids); sets each one's rowid."""
         if not messages:
             return
-        first = self.conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM messages").fetchone()[0]
+        first = self._next_rowid()
         for i, m in enumerate(messages):
             m.rowid = first + i
         self._insert_bulk(messages)

@@ -148,7 +148,6 @@ class VectorIndex:
         than a tenth of what is packed (they only cost search time, never
         correctness: a missing code is skipped at rescoring).
         """
-        import numpy as np
 
         from memcli.store import quantized
 
@@ -167,8 +166,7 @@ class VectorIndex:
             )
             if len(rows) < SEGMENT:
                 break
-            ids = np.fromiter((r[0] for r in rows), dtype=np.int64, count=len(rows))
-            code_rows = np.frombuffer(b"".join(r[1] for r in rows), dtype=np.int8).reshape(len(rows), -1)
+            ids, code_rows = self._as_arrays(rows, 0, 1)
             self.conn.execute(
                 "INSERT INTO vector_segments(resource_id, first_id, ids, bits) VALUES (?, ?, ?, ?)",
                 [resource_id, int(ids[0]), ids.tobytes(), quantized.sign_bits(code_rows).tobytes()],
