@@ -34,7 +34,7 @@ def main():
     rows = list(messages(args.messages, per_thread=args.messages, resources=1, seed=9))
     with tempfile.TemporaryDirectory() as tmp:
         mem = Memory(Path(tmp) / "clone.db", embedder=embedder)
-        mem.import_jsonl(io.BytesIO("".join(json.dumps(r) + "\n" for r in rows).encode()), embed=False)
+        mem.import_stream(io.BytesIO("".join(json.dumps(r) + "\n" for r in rows).encode()), embed=False)
         texts = [r["content"] for r in rows]
         sample = texts[:1000]
         t = time.perf_counter()

@@ -18,7 +18,7 @@ PARTS = {
     "message rows (text, ids, metadata)": "SELECT sum(length(id) + length(thread_id) + length(resource_id) "
     "+ length(role) + length(content) + length(metadata) + length(created_at) + 8) FROM messages",
     "FTS5 index (messages_fts_data)": "SELECT sum(length(block)) FROM messages_fts_data",
-    "float32 vectors (vec0 chunks)": "SELECT sum(length(vectors)) FROM vec_chunks_vector_chunks00",
+    "float32 vectors (vec0 chunks)": "SELECT sum(length(vectors)) FROM vec_floats_vector_chunks00",
     "chunk rows (message, hash)": "SELECT sum(length(content_hash) + 16) FROM chunks",
     "int8 codes (vector_codes)": "SELECT sum(length(code) + length(resource_id) + 24) FROM vector_codes",
     "sign-bit segments (vector_segments)": "SELECT sum(length(ids) + length(bits)) FROM vector_segments",

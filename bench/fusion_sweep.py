@@ -37,7 +37,7 @@ def collect(data_path: Path, keep: Path):
         mem = Memory(db, embedder=embedder)
         lines = list(lr.turns_of(sample))
         if fresh:
-            mem.import_jsonl(io.BytesIO(("\n".join(json.dumps(x) for x in lines) + "\n").encode()))
+            mem.import_stream(io.BytesIO(("\n".join(json.dumps(x) for x in lines) + "\n").encode()))
         known = {x["metadata"]["dia_id"] for x in lines}
         qs = [(q, lr.gold_of(q, known)) for q in sample["qa"] if q.get("category") in lr.CATEGORY]
         qs = [(q, g) for q, g in qs if g]

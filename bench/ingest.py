@@ -89,7 +89,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         mem = Memory(Path(tmp) / "ingest.db", embedder=embedder)
         t = time.perf_counter()
-        mem.import_jsonl(io.BytesIO(data))
+        mem.import_stream(io.BytesIO(data))
         import_rate = len(rows) / (time.perf_counter() - t)
         mem.close()
 

@@ -63,7 +63,7 @@ def main():
             known = {x["metadata"]["dia_id"] for x in lines}
             data = ("\n".join(json.dumps(x) for x in lines) + "\n").encode()
             t = time.perf_counter()
-            mem.import_jsonl(io.BytesIO(data))
+            mem.import_stream(io.BytesIO(data))
             t_import += time.perf_counter() - t
             qs = [(q, lr.gold_of(q, known)) for q in sample["qa"] if q.get("category") in lr.CATEGORY]
             qs = [(q, g) for q, g in qs if g]

@@ -75,7 +75,7 @@ def main():
     with tempfile.TemporaryDirectory() as tmp:
         mem = Memory(Path(tmp) / "om.db")
         lines = list(lr.turns_of(sample))
-        mem.import_jsonl(io.BytesIO(("\n".join(json.dumps(x) for x in lines) + "\n").encode()), embed=False)
+        mem.import_stream(io.BytesIO(("\n".join(json.dumps(x) for x in lines) + "\n").encode()), embed=False)
         resource = sample["sample_id"]
         raw_tokens = mem.store.conn.execute("SELECT sum(token_count) FROM messages").fetchone()[0]
         llm = LiteLLM("openai/scripted-extractive")

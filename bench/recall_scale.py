@@ -48,7 +48,7 @@ def build(db: Path, n: int, embedder, resources: int) -> Memory:
     mem = Memory(db, embedder=embedder)
     lines = "".join(json.dumps(m) + "\n" for m in messages(n, resources=resources)).encode()
     t = time.perf_counter()
-    mem.import_jsonl(io.BytesIO(lines), embed=False, batch_size=5000)
+    mem.import_stream(io.BytesIO(lines), embed=False, batch_size=5000)
     print(f"imported {n:,} messages (--no-embed) in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     pool_texts = locomo_turns()[:4000]
     pool = embedder.embed(pool_texts)
@@ -78,7 +78,8 @@ def _floats(conn, where: str = "", params=()) -> tuple[np.ndarray, np.ndarray]:
     cur = conn.cursor()
     cur.row_factory = None
     for rowid, blob in cur.execute(
-        f"SELECT c.message_rowid, v.embedding FROM vec_chunks v JOIN chunks c ON c.id = v.rowid {where}",
+        "SELECT c.message_rowid, v.embedding FROM vec_floats v JOIN chunks c ON c.id = v.rowid "
+        f"JOIN messages m ON m.rowid = c.message_rowid {where}",
         params,
     ):
         rowids.append(rowid)
@@ -96,7 +97,7 @@ def _top(matrix: np.ndarray, vec: np.ndarray, k: int) -> np.ndarray:
 STAGES = (
     "numpy (resource)",
     "numpy (all)",
-    "sqlite-vec vec0 KNN (resource partition)",
+    "sqlite-vec vec0 KNN (whole table)",
     "memcli vector stage",
     "memcli vector stage, segments cached",
     "memcli keyword stage",
@@ -120,7 +121,7 @@ def measure(n: int, queries: int, resources: int, db: Path | None, embedder, vec
         questions = locomo_questions()[:queries]
         qvecs = np.asarray(embedder.embed(questions), dtype=np.float32)
         resource = "user0"
-        own_rowids, own = _floats(conn, "WHERE v.resource_id = ?", [resource])
+        own_rowids, own = _floats(conn, "WHERE m.resource_id = ?", [resource])
         _, everything = _floats(conn)
         timings = {k: [] for k in STAGES}
         found10, found100 = [], []
@@ -137,11 +138,10 @@ def measure(n: int, queries: int, resources: int, db: Path | None, embedder, vec
             if i < vec0_queries:
                 t = time.perf_counter()
                 conn.execute(
-                    "SELECT rowid, distance FROM vec_chunks WHERE embedding MATCH ? AND k = 100 "
-                    "AND resource_id = ?",
-                    [qb, resource],
+                    "SELECT rowid, distance FROM vec_floats WHERE embedding MATCH ? AND k = 100",
+                    [qb],
                 ).fetchall()
-                timings["sqlite-vec vec0 KNN (resource partition)"].append(time.perf_counter() - t)
+                timings["sqlite-vec vec0 KNN (whole table)"].append(time.perf_counter() - t)
             # as the first search of a new process: segments read from SQLite
             mem.store.vectors._cache.clear()
             t = time.perf_counter()

@@ -5,15 +5,21 @@ without sending it). The user's message is saved before the model is called,
 so a failed reply loses nothing the user typed.
 """
 
-import json
+from __future__ import annotations
+
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import TYPE_CHECKING
 
 from memcli import context, working_memory
 from memcli.errors import InputError, MemcliError
+from memcli.io.jsonl import message_from_obj
 from memcli.llm import LLM, ModelError, Reply, tool_arguments
-from memcli.memory import DEFAULT_RESOURCE, Memory
 from memcli.records import Message
+from memcli.settings import DEFAULT_RESOURCE
+
+if TYPE_CHECKING:
+    from memcli.memory import Memory
 
 DEFAULT_SYSTEM = "You are a helpful assistant with long-term memory of your conversations with the user."
 TITLE_PROMPT = (
@@ -39,6 +45,7 @@ class ChatSettings:
     observational: bool = True  # use the observation log; observe/reflect when thresholds are crossed
     observation_tokens: int | None = None  # None: settings (config/env/default)
     reflection_tokens: int | None = None
+    observation_model: str | None = None  # None: the settings' observation.model, else the chat model
 
 
 OBSERVATIONS_INTRO = (
@@ -48,11 +55,19 @@ OBSERVATIONS_INTRO = (
 )
 
 
-def observations_block(record) -> str | None:
-    """The log, then current task and suggested response last (they change most)."""
+RESOURCE_INTRO = "Your observations across all your conversations with this user:"
+
+
+def observations_block(record, resource_record=None) -> str | None:
+    """The logs (the user's across threads, then this thread's), then current task and
+    suggested response last (they change most)."""
+    parts = []
+    if resource_record is not None and resource_record.observations.strip():
+        log = resource_record.observations.strip()
+        parts += [RESOURCE_INTRO, "<resource-observations>\n" + log + "\n</resource-observations>"]
     if record is None or not record.observations.strip():
-        return None
-    parts = [OBSERVATIONS_INTRO, "<observations>\n" + record.observations.strip() + "\n</observations>"]
+        return "\n".join(parts) or None
+    parts += [OBSERVATIONS_INTRO, "<observations>\n" + record.observations.strip() + "\n</observations>"]
     if record.current_task:
         parts.append(f"<current-task>{record.current_task}</current-task>")
     if record.suggested_response:
@@ -82,38 +97,47 @@ class ChatSession:
 
     # ---- pieces ------------------------------------------------------------
 
-    def _wm_scope_id(self) -> tuple[str, str]:
+    def _wm_where(self) -> dict:
         s = self.settings
         if s.wm_scope == "thread":
-            return "thread", s.thread_id or ""
-        return "resource", s.resource_id
+            return {"thread_id": s.thread_id, "resource_id": s.resource_id}
+        return {"resource_id": s.resource_id}
 
     def schema(self) -> dict | None:
-        text = self.memory.store.get_setting("working_memory_schema")
-        return json.loads(text) if text else None
+        return self.memory.working_memory_schema()
 
     def working_memory_text(self) -> str | None:
-        scope, scope_id = self._wm_scope_id()
-        return self.memory.store.working_memory.get(scope, scope_id)
-
-    def _observation_record(self):
-        s = self.settings
-        if not (s.observational and s.memory and s.thread_id):
+        where = self._wm_where()
+        if "thread_id" in where and not self._thread_exists():
             return None
-        return self.memory.store.observations.latest("thread", s.thread_id)
+        return self.memory.get_working_memory(**where)
 
-    def _history(self, record=None) -> list[Message]:
-        """Recent messages of the thread, minus those the observation log already holds."""
+    def _thread_exists(self) -> bool:
+        return bool(self.settings.thread_id) and self.memory.thread_owner(self.settings.thread_id) is not None
+
+    def _observation_records(self):
+        """(this thread's log, the resource's log): chat reads both scopes."""
         s = self.settings
-        if not s.thread_id or not self.memory.store.threads.get(s.thread_id):
+        if not (s.observational and s.memory):
+            return None, None
+        thread = self.memory.get_observations(thread_id=s.thread_id) if self._thread_exists() else None
+        resource = self.memory.get_observations(resource_id=s.resource_id)
+        return thread, resource
+
+    def _history(self, records, saved: Message | None) -> list[Message]:
+        """Recent messages of the thread, minus those an observation log already holds
+        and minus the message being sent (saved before the call)."""
+        s = self.settings
+        if not self._thread_exists():
             return []
-        recent = self.memory.store.messages.window(s.thread_id, last=s.history_messages)
-        cursor = record.last_observed_rowid if record and record.last_observed_rowid else 0
-        return [m for m in recent if m.rowid > cursor]
+        recent = self.memory.list_messages(s.thread_id, s.resource_id, last=s.history_messages)
+        cursors = [r.last_observed_rowid or 0 for r in records if r is not None]
+        cursor = max(cursors, default=0)
+        return [m for m in recent if m.rowid > cursor and (saved is None or m.id != saved.id)]
 
     def _recalled(self, prompt: str, notices: list[str]) -> list[Message]:
         s = self.settings
-        if not prompt.strip() or not self.memory.store.threads.resource_exists(s.resource_id):
+        if not prompt.strip() or self.memory.latest_thread(s.resource_id) is None:
             return []
         result = self.memory.recall(
             prompt, resource_id=s.resource_id, top_k=s.recall_top_k, message_range=s.recall_range
@@ -121,22 +145,24 @@ class ChatSession:
         notices += result.notices
         return [h.message for h in result.hits if h.message.thread_id != s.thread_id]
 
-    def plan(self, prompt: str, notices: list[str] | None = None) -> context.ContextPlan:
+    def plan(
+        self, prompt: str, notices: list[str] | None = None, saved: Message | None = None
+    ) -> context.ContextPlan:
         """Exactly what would be sent for this prompt, fitted to the budget."""
         notices = notices if notices is not None else []
         s = self.settings
         window = s.max_context or self.llm.context_window()
         schema = self.schema()
         tools = [working_memory.tool_definition(schema)] if s.memory and self.tools_supported else None
-        record = self._observation_record()
+        records = self._observation_records()
         return context.build(
             system=s.system or DEFAULT_SYSTEM,
             working_memory=working_memory.instructions(self.working_memory_text(), schema)
             if s.memory
             else None,
-            observations=observations_block(record),
+            observations=observations_block(*records),
             recalled=self._recalled(prompt, notices) if s.memory else [],
-            history=self._history(record) if s.memory else [],
+            history=self._history(records, saved) if s.memory else [],
             user=prompt,
             tools=tools,
             window=window,
@@ -146,23 +172,22 @@ class ChatSession:
     # ---- a turn ---------------------------------------------------------------
 
     def send(self, prompt: str, on_token: Callable[[str], None] | None = None) -> TurnResult:
+        """One turn. With memory, the user's message is saved before anything else,
+        so a failed reply (or a prompt too long for the window) loses nothing typed;
+        asking again after a failure does not store the message twice."""
         if not prompt.strip():
             raise InputError("the message is empty")
         s = self.settings
         notices: list[str] = []
-        plan = self.plan(prompt, notices)  # before saving: the prompt is not history yet
+        saved, first_exchange = self._save_prompt(prompt, notices) if s.memory else (None, False)
+        plan = self.plan(prompt, notices, saved)
         self.last_plan = plan
-        if s.thread_id is None:
-            s.thread_id = self.memory.create_thread(resource_id=s.resource_id).id
-        first_exchange = not self.memory.store.messages.window(s.thread_id, last=1)
-        saved = self.memory.save_messages(
-            [{"content": prompt, "role": "user", "thread_id": s.thread_id, "resource_id": s.resource_id}]
-        )
-        notices += saved.notices
         reply, updated = self._complete(plan, on_token, notices)
+        if not reply.content.strip() and not updated:
+            raise ModelError(f"model {self.llm.model} sent an empty reply; your message is kept, ask again")
         usage = reply.usage
-        meta = {"model": reply.model or self.llm.model, "usage": usage}
-        if reply.content.strip():
+        if s.memory and reply.content.strip():
+            meta = {"model": reply.model or self.llm.model, "usage": usage}
             self.memory.save_messages(
                 [
                     {
@@ -180,6 +205,18 @@ class ChatSession:
         return TurnResult(
             reply.content, plan, s.thread_id, usage, updated, title, list(dict.fromkeys(notices))
         )
+
+    def _save_prompt(self, prompt: str, notices: list[str]) -> tuple[Message, bool]:
+        """(the stored user message, whether the thread had none before)."""
+        s = self.settings
+        if s.thread_id is None:
+            s.thread_id = self.memory.create_thread(resource_id=s.resource_id).id
+        last = self.memory.list_messages(s.thread_id, s.resource_id, last=1) if self._thread_exists() else []
+        if last and last[0].role == "user" and last[0].content == prompt:
+            return last[0], False  # the same turn asked again after a failed reply
+        message = message_from_obj({"content": prompt}, thread_id=s.thread_id, resource_id=s.resource_id)
+        notices += self.memory.save_messages([message]).notices
+        return message, not last
 
     def _complete(self, plan, on_token, notices) -> tuple[Reply, bool]:
         messages = list(plan.messages)
@@ -224,27 +261,18 @@ class ChatSession:
         return reply, updated
 
     def _maintain_observations(self) -> list[str]:
-        """Observe and reflect when thresholds are crossed (after the reply went out).
+        """Observe and reflect when thresholds are crossed (after the reply went out),
+        with the observation and reflection models of the settings.
         A failure here never loses the turn; it is reported and retried next turn."""
-        from memcli.observational import settings
-        from memcli.observational.observer import Observer
-        from memcli.observational.reflector import Reflector
-
         s = self.settings
         notes = []
         try:
-            observer = Observer(
-                self.memory.store, self.llm, message_tokens=settings.message_tokens(s.observation_tokens)
+            done = self.memory.observe(
+                thread_id=s.thread_id, threshold=s.observation_tokens, model=s.observation_model
             )
-            done = observer.run("thread", s.thread_id)
             if done.observed_messages:
                 notes.append(f"observed {done.observed_messages} older messages into the observation log")
-            reflector = Reflector(
-                self.memory.store,
-                self.llm,
-                observation_tokens=settings.observation_tokens(s.reflection_tokens),
-            )
-            reflected = reflector.run("thread", s.thread_id)
+            reflected = self.memory.reflect(thread_id=s.thread_id, threshold=s.reflection_tokens)
             if reflected.generation is not None:
                 notes.append(f"condensed the observation log to {reflected.after_tokens} tokens")
         except MemcliError as exc:
@@ -258,12 +286,12 @@ class ChatSession:
             return f"error: unknown tool {call.name}"
         try:
             arguments = tool_arguments(call)
-            new = working_memory.apply_update(self.working_memory_text(), arguments, self.schema())
+            if "memory" not in arguments:
+                raise InputError("update_working_memory needs a 'memory' argument")
+            where = self._wm_where()
+            self.memory.update_working_memory(arguments["memory"], source="model", **where)
         except MemcliError as exc:
             return f"error: {exc}"
-        scope, scope_id = self._wm_scope_id()
-        with self.memory.store.transaction():
-            self.memory.store.working_memory.set(scope, scope_id, new, source="model")
         return "ok"
 
     def _title(self, prompt: str) -> str | None:

@@ -2,9 +2,11 @@
 
 A clone is made in one transaction: copies of the selected messages (new
 ids, same content, roles, timestamps, metadata and token counts), their
-vectors copied rather than recomputed (no model needed), the thread's
-observation generations with message cursors remapped, and its lineage in
-`threads.cloned_from` plus a `clone` entry in the thread's metadata.
+vectors copied rather than recomputed (no model needed), the thread's own
+working memory and observation generations (cursors remapped), and its
+lineage in `threads.cloned_from` plus a `clone` entry in the thread's
+metadata. Nothing of the source resource's own memory travels: a clone for
+another resource must not hand it the first one's profile or log.
 """
 
 import uuid
@@ -102,6 +104,4 @@ def clone_thread(
     thread_memory = store.working_memory.get("thread", source.id)
     if thread_memory is not None:
         store.working_memory.set("thread", new_id, thread_memory, source=f"clone of {source.id}")
-    if resource_id != source.resource_id:
-        store.threads.copy_resource_memory(source.resource_id, resource_id)
     return CloneResult(thread, {old.id: new.id for old, new in zip(selected, copies)})

@@ -5,6 +5,7 @@ Precedence everywhere: flag > environment > config file > default.
 
 import os
 import sys
+from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -48,50 +49,94 @@ def get(key: str, default: Any = None) -> Any:
     return data
 
 
-# key -> (environment variable or None, default, meaning)
-KNOWN: dict[str, tuple[str | None, Any, str]] = {
-    "model": ("MEMCLI_MODEL", None, "litellm model for chat, observer and reflector"),
-    "resource": ("MEMCLI_RESOURCE", "default", "default --resource"),
-    "embedding_model": ("MEMCLI_EMBEDDING_MODEL", None, "fastembed model name"),
-    "embedding_model_path": ("MEMCLI_EMBEDDING_MODEL_PATH", None, "local folder with the model's files"),
-    "recall.top_k": (None, 4, "hits returned by recall"),
-    "recall.message_range": (None, 1, "neighbours shown around each hit"),
-    "observation.message_tokens": (
-        "MEMCLI_OBSERVATION_TOKENS",
-        30_000,
-        "unobserved tokens that trigger the Observer",
+@dataclass(frozen=True)
+class Key:
+    env: str | None
+    default: Any
+    meaning: str
+    kind: type = str  # str, int, float or bool: checked on `config set` and when read
+    minimum: float | None = None
+
+
+KNOWN: dict[str, Key] = {
+    "model": Key("MEMCLI_MODEL", None, "litellm model for chat, observer and reflector"),
+    "resource": Key("MEMCLI_RESOURCE", None, "default --resource (unset: 'default', owners unchecked)"),
+    "embedding_model": Key("MEMCLI_EMBEDDING_MODEL", None, "fastembed model name"),
+    "embedding_model_path": Key("MEMCLI_EMBEDDING_MODEL_PATH", None, "local folder with the model's files"),
+    "api_base": Key("MEMCLI_API_BASE", None, "base URL of an OpenAI-compatible endpoint"),
+    "timeout": Key("MEMCLI_TIMEOUT", 120.0, "seconds to wait for a model's answer", float, 0.1),
+    "recall.top_k": Key(None, 4, "hits returned by recall", int, 1),
+    "recall.message_range": Key(None, 1, "neighbours shown around each hit", int, 0),
+    "observation.enabled": Key("MEMCLI_OBSERVATIONAL", True, "observe and reflect after chat turns", bool),
+    "observation.message_tokens": Key(
+        "MEMCLI_OBSERVATION_TOKENS", 30_000, "unobserved tokens that trigger the Observer", int, 1
     ),
-    "observation.model": (None, None, "model for the Observer (default: model)"),
-    "reflection.observation_tokens": (
-        "MEMCLI_REFLECTION_TOKENS",
-        40_000,
-        "log tokens that trigger the Reflector",
+    "observation.model": Key(None, None, "model for the Observer (default: model)"),
+    "reflection.observation_tokens": Key(
+        "MEMCLI_REFLECTION_TOKENS", 40_000, "log tokens that trigger the Reflector", int, 1
     ),
-    "reflection.model": (None, None, "model for the Reflector (default: model)"),
+    "reflection.model": Key(None, None, "model for the Reflector (default: model)"),
+    "title.model": Key(None, None, "model that titles new threads (default: model)"),
 }
+
+_BOOLS = {
+    "true": True,
+    "1": True,
+    "yes": True,
+    "on": True,
+    "false": False,
+    "0": False,
+    "no": False,
+    "off": False,
+}
+MAX_INT = 2**31 - 1  # larger values are typos, and overflow SQLite's bound parameters
+
+
+def check(key: str, value: Any, where: str) -> Any:
+    """The value as its key's type, or UsageError naming where it came from."""
+    from memcli.errors import UsageError
+
+    spec = KNOWN[key]
+    if value is None:
+        return None
+    bad = UsageError(f"{key} from {where} must be {_KIND_NAMES[spec.kind]}, not {value!r}")
+    if spec.kind is bool:
+        if isinstance(value, bool):
+            return value
+        if isinstance(value, str) and value.strip().lower() in _BOOLS:
+            return _BOOLS[value.strip().lower()]
+        raise bad
+    if spec.kind in (int, float):
+        if isinstance(value, bool):
+            raise bad
+        try:
+            number = spec.kind(value.strip() if isinstance(value, str) else value)
+        except (TypeError, ValueError, OverflowError):
+            raise bad from None
+        if number != number or number in (float("inf"), float("-inf")) or abs(number) > MAX_INT:
+            raise bad
+        if spec.minimum is not None and number < spec.minimum:
+            raise UsageError(f"{key} from {where} must be at least {spec.minimum:g}, not {value!r}")
+        return number
+    if not isinstance(value, str) or not value.strip():
+        raise bad
+    return value
+
+
+_KIND_NAMES = {str: "a non-empty text", int: "a whole number", float: "a number", bool: "true or false"}
 
 
 def resolve(key: str) -> tuple[Any, str]:
-    """(value, source) with source one of environment, config, default."""
-    env, default, _ = KNOWN.get(key, (None, None, ""))
-    if env and os.environ.get(env):
-        return os.environ[env], f"environment ({env})"
+    """(value, source) with source one of environment, config, default; values are checked."""
+    spec = KNOWN[key]
+    if spec.env and os.environ.get(spec.env):
+        where = f"environment ({spec.env})"
+        return check(key, os.environ[spec.env], where), where
     value = get(key)
     if value is not None:
-        return value, f"config ({config_path()})"
-    return default, "default"
-
-
-def _parse_value(text: str) -> Any:
-    lowered = text.strip().lower()
-    if lowered in ("true", "false"):
-        return lowered == "true"
-    for kind in (int, float):
-        try:
-            return kind(text)
-        except ValueError:
-            pass
-    return text
+        where = f"config ({config_path()})"
+        return check(key, value, where), where
+    return spec.default, "default"
 
 
 def _toml_value(value: Any) -> str:
@@ -129,7 +174,7 @@ def set_value(key: str, text: str | None) -> Path:
     if text is None:
         target.pop(parts[-1], None)
     else:
-        target[parts[-1]] = _parse_value(text)
+        target[parts[-1]] = check(key, text, "the command line")
     ensure_private_dir(path.parent)
     tmp = path.with_suffix(".tmp")
     fd = os.open(tmp, os.O_CREAT | os.O_WRONLY | os.O_TRUNC, 0o600)

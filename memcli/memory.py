@@ -1,4 +1,4 @@
-"""Memory: the public API. The CLI and programs call only this.
+"""Memory: the public API. The CLI, the MCP server and programs call only this.
 
     from memcli import Memory
     mem = Memory()                      # MEMCLI_DB or the default file
@@ -6,65 +6,106 @@
     mem.recall("where does alice live", resource_id="alice").hits
 
 Nothing here prints; notices (model missing, fallbacks) come back in results.
+Settings (model, thresholds, default resource) are resolved once, in
+`memcli.settings.Settings`, and handed in; the engines (embedder, LLMs,
+Observer, Reflector, chat) are built here and nowhere else. The operations
+live in one module per concept (`memcli/api/`), mixed into this class.
 """
 
 from __future__ import annotations
 
 import uuid
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any
 
-from memcli import paths, tokens
+from memcli.api.conversation import ConversationAPI
+from memcli.api.lineage import LineageAPI
+from memcli.api.maintenance import MaintenanceAPI
+from memcli.api.observations import ObservationsAPI
+from memcli.api.recalling import MAX_MESSAGE_RANGE, MAX_TOP_K, RecallAPI
+from memcli.api.transfer import TransferAPI
+from memcli.api.working_memory import WorkingMemoryAPI
 from memcli.errors import EmbeddingUnavailable, InputError, NotFoundError, OwnershipError
-from memcli.io.jsonl import message_from_obj, read_lines
-from memcli.records import Filters, Message, Thread
-from memcli.store import Store
-from memcli.store.vectors import ModelMismatch
-from memcli.timefmt import now
+from memcli.ingest import Ingest, Progress, WriteSummary
+from memcli.io.jsonl import message_from_obj
+from memcli.records import Message, Thread
+from memcli.settings import DEFAULT_RESOURCE, Settings
+from memcli.timefmt import now, optional_bound
 
 if TYPE_CHECKING:
-    from memcli.recall import Recaller, RecallResult
+    from memcli.recall import Recaller
 
-DEFAULT_RESOURCE = "default"
-IMPORT_BATCH = 512
-
-Progress = Callable[[int, int | None], None]
-
-
-@dataclass
-class WriteSummary:
-    written: int = 0  # new or changed messages
-    unchanged: int = 0
-    embedded: int = 0  # messages that got vectors
-    threads_created: int = 0
-    notices: list[str] = field(default_factory=list)
+__all__ = [
+    "DEFAULT_RESOURCE",
+    "MAX_MESSAGE_RANGE",
+    "MAX_TOP_K",
+    "Memory",
+    "Progress",
+    "ThreadPage",
+    "WriteSummary",
+]
 
 
 def new_thread_id() -> str:
     return "t_" + uuid.uuid4().hex[:16]
 
 
-class Memory:
+@dataclass
+class ThreadPage:
+    threads: list[Thread]
+    total: int
+    limit: int
+    offset: int
+
+    @property
+    def has_more(self) -> bool:
+        return self.offset + len(self.threads) < self.total
+
+    def __iter__(self):  # `for thread in page`
+        return iter(self.threads)
+
+    def to_dict(self) -> dict:
+        return {
+            "threads": [t.to_dict() for t in self.threads],
+            "total": self.total,
+            "limit": self.limit,
+            "offset": self.offset,
+            "has_more": self.has_more,
+        }
+
+
+class Memory(
+    RecallAPI, LineageAPI, WorkingMemoryAPI, ObservationsAPI, ConversationAPI, TransferAPI, MaintenanceAPI
+):
     def __init__(
-        self, path: Path | str | None = None, *, embedder=None, notice: Callable[[str], None] | None = None
+        self,
+        path: Path | str | None = None,
+        *,
+        settings: Settings | None = None,
+        embedder=None,
+        llm_factory: Callable[[str], Any] | None = None,
+        notice: Callable[[str], None] | None = None,
     ):
-        """Open (or create) the database; notice(text) hears of a slow one-time upgrade."""
-        self.path = Path(path) if path else paths.db_path()
+        """Open (or create) the database.
+
+        settings: resolved settings (default: environment and config file);
+        path overrides settings.db. llm_factory(model) builds chat models
+        (default: litellm). notice(text) hears of a slow one-time upgrade.
+        """
+        from memcli import paths
+        from memcli.store import Store
+
+        self.settings = settings or Settings.resolve()
+        self.path = paths.db_path(path if path is not None else self.settings.db)
         self.store = Store(self.path, notice)
         self._embedder = embedder
         self._embedder_error: EmbeddingUnavailable | None = None
         self._recaller: Recaller | None = None
-
-    @property
-    def recaller(self) -> Recaller:
-        """Imported on first use: light commands never need recall's module."""
-        if self._recaller is None:
-            from memcli.recall import Recaller
-
-            self._recaller = Recaller(self.store)
-        return self._recaller
+        self._llm_factory = llm_factory
+        self._notice = notice
+        self.ingest = Ingest(self.store, self.embedder)
 
     def close(self) -> None:
         self.store.close()
@@ -75,7 +116,16 @@ class Memory:
     def __exit__(self, *exc):
         self.close()
 
-    # ---- embedding model ------------------------------------------------
+    # ---- engines ----------------------------------------------------------------
+
+    @property
+    def recaller(self) -> Recaller:
+        """Imported on first use: light commands never need recall's module."""
+        if self._recaller is None:
+            from memcli.recall import Recaller
+
+            self._recaller = Recaller(self.store)
+        return self._recaller
 
     def embedder(self, notice: Callable[[str], None] | None = None):
         """The embedding model, loaded once; raises EmbeddingUnavailable."""
@@ -90,20 +140,38 @@ class Memory:
             raise self._embedder_error
         return self._embedder
 
-    def _embedder_or_notice(self, notices: list[str]):
-        try:
-            embedder = self.embedder()
-        except EmbeddingUnavailable as exc:
-            notices.append(f"semantic recall is off: {exc}")
-            return None
-        try:
-            self.store.vectors.check_model(embedder.name)
-        except ModelMismatch as exc:
-            notices.append(str(exc))
-            return None
-        return embedder
+    def llm(self, kind: str = "chat", model: str | None = None):
+        """The chat model for chat, observation, reflection or title; model overrides settings."""
+        from memcli.llm import resolve_model
 
-    # ---- threads ----------------------------------------------------------
+        name = resolve_model(model or self.settings.model_for(kind))
+        if self._llm_factory is not None:
+            return self._llm_factory(name)
+        from memcli.llm import LiteLLM
+
+        return LiteLLM(
+            name, api_base=self.settings.api_base, timeout=self.settings.timeout, notice=self._notice
+        )
+
+    # ---- owners -----------------------------------------------------------------
+
+    def _checked_owner(self, resource_id: str | None) -> str | None:
+        """The resource to check owners against: the argument, else the configured one."""
+        return resource_id if resource_id is not None else self.settings.resource
+
+    def _owner(self, resource_id: str | None) -> str:
+        """The resource that owns what is created: the argument, the configured one, 'default'."""
+        return resource_id if resource_id is not None else self.settings.owner
+
+    def resource_for(self, resource_id: str | None = None) -> str:
+        """The resource an operation without one acts for: the configured one, else 'default'."""
+        return self._owner(resource_id)
+
+    def thread_owner(self, thread_id: str) -> str | None:
+        """The resource owning a thread, or None when there is no such thread."""
+        return self.store.threads.owners([thread_id]).get(thread_id)
+
+    # ---- threads ------------------------------------------------------------------
 
     def create_thread(
         self,
@@ -118,7 +186,7 @@ class Memory:
         stamp = now()
         thread = Thread(
             id=thread_id,
-            resource_id=resource_id or DEFAULT_RESOURCE,
+            resource_id=self._owner(resource_id),
             title=title,
             metadata=metadata or {},
             created_at=stamp,
@@ -132,12 +200,13 @@ class Memory:
 
     def get_thread(self, thread_id: str, resource_id: str | None = None, *, counts: bool = True) -> Thread:
         """The thread (with message count unless counts=False, which skips a scan of
-        its messages); checks the owner when resource_id is given."""
+        its messages); checks the owner against resource_id or the configured resource."""
         thread = self.store.threads.get(thread_id, with_counts=counts)
         if thread is None:
             raise NotFoundError(f"no thread with id {thread_id}")
-        if resource_id is not None and thread.resource_id != resource_id:
-            raise OwnershipError(thread_id, thread.resource_id, resource_id)
+        asked = self._checked_owner(resource_id)
+        if asked is not None and thread.resource_id != asked:
+            raise OwnershipError(thread_id, thread.resource_id, asked)
         return thread
 
     def list_threads(
@@ -149,10 +218,14 @@ class Memory:
         limit: int = 100,
         offset: int = 0,
         cloned_from: str | None = None,
-    ) -> tuple[list[Thread], int]:
-        """(threads, total matching) — page with limit/offset."""
-        return self.store.threads.list(
-            resource_id=resource_id,
+    ) -> ThreadPage:
+        """A page of threads (newest first), of resource_id or the configured resource."""
+        if order_by not in ("created", "updated"):
+            raise InputError(f"order_by must be created or updated, not {order_by!r}")
+        if not 1 <= limit <= 1_000_000 or not 0 <= offset <= 2**62:
+            raise InputError("limit must be 1 to 1000000 and offset 0 or more")
+        threads, total = self.store.threads.list(
+            resource_id=self._checked_owner(resource_id),
             metadata=metadata,
             cloned_from=cloned_from,
             order_by=order_by,
@@ -160,78 +233,25 @@ class Memory:
             limit=limit,
             offset=offset,
         )
+        return ThreadPage(threads, total, limit, offset)
+
+    def latest_thread(self, resource_id: str | None = None) -> Thread | None:
+        """The resource's most recently active thread (for `--continue`)."""
+        return self.store.threads.latest_for_resource(self._owner(resource_id))
 
     def rename_thread(self, thread_id: str, title: str, resource_id: str | None = None) -> Thread:
         self.get_thread(thread_id, resource_id, counts=False)
         with self.store.transaction():
             self.store.threads.update(thread_id, title=title)
-        return self.get_thread(thread_id)
+        return self.get_thread(thread_id, resource_id)
 
     def delete_thread(self, thread_id: str, resource_id: str | None = None) -> int:
         """Delete a thread and everything derived from it; returns messages removed."""
-        self.get_thread(thread_id, resource_id, counts=False)
         with self.store.transaction():
+            self.get_thread(thread_id, resource_id, counts=False)
             return self.store.threads.delete(thread_id)
 
-    # ---- clones and lineage -------------------------------------------------
-
-    def clone_thread(
-        self,
-        source_thread_id: str,
-        *,
-        new_thread_id: str | None = None,
-        resource_id: str | None = None,
-        source_resource_id: str | None = None,
-        title: str | None = None,
-        metadata: dict[str, Any] | None = None,
-        last: int | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        message_ids: list[str] | None = None,
-    ):
-        """Branch a thread: copies of the selected messages, their vectors and
-        observations, with lineage. All or nothing. Returns a CloneResult."""
-        from memcli import clone
-
-        source = self.get_thread(source_thread_id, source_resource_id)
-        everything = self.store.messages.window(source_thread_id)
-        chosen = clone.select(everything, last=last, since=since, until=until, message_ids=message_ids)
-        with self.store.transaction():
-            return clone.clone_thread(
-                self.store,
-                source,
-                new_id=new_thread_id,
-                resource_id=resource_id or source.resource_id,
-                title=title,
-                metadata=metadata,
-                selected=chosen,
-            )
-
-    def is_clone(self, thread_id: str) -> bool:
-        return self.get_thread(thread_id, counts=False).cloned_from is not None
-
-    def get_source_thread(self, thread_id: str) -> Thread | None:
-        """The thread this one was cloned from (None if not a clone or the source is gone)."""
-        source = self.get_thread(thread_id, counts=False).cloned_from
-        return self.store.threads.get(source, with_counts=True) if source else None
-
-    def list_clones(self, thread_id: str) -> list[Thread]:
-        return self.store.threads.list(cloned_from=thread_id, descending=False, limit=1_000_000)[0]
-
-    def get_clone_history(self, thread_id: str) -> list[dict]:
-        """Root to this thread: [{"id", "thread" (None if deleted)}, ...]."""
-        chain, seen = [], set()
-        current: str | None = thread_id
-        while current is not None and current not in seen:
-            seen.add(current)
-            thread = self.store.threads.get(current, with_counts=True)
-            chain.append({"id": current, "thread": thread})
-            current = thread.cloned_from if thread else None
-        if chain[0]["thread"] is None:
-            raise NotFoundError(f"no thread with id {thread_id}")
-        return list(reversed(chain))
-
-    # ---- messages ---------------------------------------------------------
+    # ---- messages -----------------------------------------------------------------
 
     def add_message(
         self,
@@ -242,72 +262,24 @@ class Memory:
         metadata: dict[str, Any] | None = None,
         embed: bool = True,
     ) -> Message:
-        """Save one message (creating the thread on first use) and return it."""
-        if resource_id is None:
-            existing = self.store.threads.get(thread_id)
-            resource_id = existing.resource_id if existing else DEFAULT_RESOURCE
+        """Save one message (creating the thread on first use) and return it.
+
+        Without resource_id, an existing thread keeps its owner unless a
+        resource is configured (then that one must own it)."""
+        owner = self._checked_owner(resource_id)
+        if owner is None:
+            owner = self.thread_owner(thread_id) or DEFAULT_RESOURCE
         message = message_from_obj(
             {"content": content, "role": role, "metadata": metadata or {}},
             thread_id=thread_id,
-            resource_id=resource_id,
+            resource_id=owner,
         )
         self.save_messages([message], embed=embed)
         return message
 
     def save_messages(self, messages: Iterable[Message | dict], *, embed: bool = True) -> WriteSummary:
         """Validate and store messages in one transaction, with their vectors."""
-        batch = [m if isinstance(m, Message) else message_from_obj(m) for m in messages]
-        summary = WriteSummary()
-        self._check_owners(batch)
-        embedder = self._embedder_or_notice(summary.notices) if embed and batch else None
-        self._write_batch(batch, embedder, summary)
-        return summary
-
-    def _check_owners(self, batch: list[Message], line_of: dict[str, int] | None = None) -> None:
-        owners = self.store.threads.owners(list({m.thread_id for m in batch}))
-        for m in batch:
-            owner = owners.setdefault(m.thread_id, m.resource_id)
-            if owner != m.resource_id:
-                err = OwnershipError(m.thread_id, owner, m.resource_id)
-                if line_of and m.id in line_of:
-                    err.args = (f"line {line_of[m.id]}: {err.args[0]}",)
-                raise err
-
-    def _write_batch(self, batch: list[Message], embedder, summary: WriteSummary) -> None:
-        from memcli import indexing
-
-        counts = tokens.count_many([m.content for m in batch])
-        for m, n in zip(batch, counts):
-            m.token_count = n
-        prepared = None
-        if embedder is not None:
-            prepared = indexing.prepare(embedder, batch, known=self.store.vectors.known)
-        with self.store.transaction():
-            known = self.store.threads.owners(list({m.thread_id for m in batch}))
-            for m in batch:
-                if m.thread_id not in known:
-                    known[m.thread_id] = m.resource_id
-                    self.store.threads.insert(
-                        Thread(id=m.thread_id, resource_id=m.resource_id, created_at=m.created_at)
-                    )
-                    summary.threads_created += 1
-            written, unchanged = self.store.messages.upsert_many(batch)
-            summary.written += len(written)
-            summary.unchanged += unchanged
-            newest: dict[str, str] = {}
-            for m in batch:
-                newest[m.thread_id] = max(newest.get(m.thread_id, ""), m.created_at)
-            for tid, at in newest.items():
-                self.store.threads.touch(tid, at)
-            if prepared is not None:
-                self.store.vectors.ensure(embedder.name, embedder.dim)
-                need = set(written) | self._unembedded([m.rowid for m in batch])
-                rows = list(indexing.chunk_vectors(batch, prepared, need))
-                self.store.vectors.add(rows)
-                summary.embedded += len({r.message_rowid for r in rows})
-
-    def _unembedded(self, rowids: list[int]) -> set[int]:
-        return self.store.vectors.without_chunks(rowids)
+        return self.ingest.save(messages, embed=embed)
 
     def list_messages(
         self,
@@ -321,103 +293,35 @@ class Memory:
         offset: int = 0,
         limit: int | None = None,
     ) -> list[Message]:
-        """Chronological messages: the last N, those that fit max_tokens, or a page."""
+        """Chronological messages: the last N, those that fit max_tokens, or a page.
+        since/until take ISO dates or ages like '7d'."""
         self.get_thread(thread_id, resource_id, counts=False)
         return self.store.messages.window(
-            thread_id, last=last, max_tokens=max_tokens, since=since, until=until, offset=offset, limit=limit
+            thread_id,
+            last=last,
+            max_tokens=max_tokens,
+            since=optional_bound(since),
+            until=optional_bound(until),
+            offset=offset,
+            limit=limit,
         )
 
+    def thread_totals(self, thread_id: str, resource_id: str | None = None) -> tuple[int, int]:
+        """(messages, tokens) stored in a thread."""
+        self.get_thread(thread_id, resource_id, counts=False)
+        return self.store.messages.totals(thread_id)
+
     def delete_messages(self, ids: list[str], resource_id: str | None = None) -> int:
-        found = self.store.messages.by_ids(ids)
-        missing = [i for i in ids if i not in found]
-        if missing:
-            raise NotFoundError(f"no message with id {missing[0]}")
-        if resource_id is not None:
+        asked = self._checked_owner(resource_id)
+        with self.store.transaction():
+            found = self.store.messages.by_ids(ids)
+            missing = [i for i in ids if i not in found]
+            if missing:
+                raise NotFoundError(f"no message with id {missing[0]}")
             for m in found.values():
-                if m.resource_id != resource_id:
-                    raise OwnershipError(m.thread_id, m.resource_id, resource_id)
-        with self.store.transaction():
+                if asked is not None and m.resource_id != asked:
+                    raise OwnershipError(m.thread_id, m.resource_id, asked)
             return self.store.messages.delete(ids)
-
-    # ---- import / export ----------------------------------------------------
-
-    def import_jsonl(
-        self,
-        stream: IO[bytes],
-        *,
-        thread_id: str | None = None,
-        resource_id: str | None = None,
-        embed: bool = True,
-        progress: Progress | None = None,
-        batch_size: int = IMPORT_BATCH,
-    ) -> WriteSummary:
-        """Import JSONL from a seekable binary stream.
-
-        Two passes: the first validates every line (and ownership) so a bad
-        line anywhere writes nothing; the second writes batches, each in one
-        transaction with its vectors. Re-importing the same lines is a no-op.
-        """
-        total = 0
-        owners: dict[str, str] = {}
-        ids: dict[str, str] = {}
-        threads: dict[str, str] = {}
-        pending: list[tuple[int, Message]] = []
-        for number, m in read_lines(stream, thread_id=thread_id, resource_id=resource_id):
-            total += 1
-            owner = owners.setdefault(m.thread_id, m.resource_id)
-            if owner != m.resource_id:
-                raise InputError(f"line {number}: {OwnershipError(m.thread_id, owner, m.resource_id)}")
-            # the thread string seen first, shared: one per thread instead of one per line
-            thread = threads.setdefault(m.thread_id, m.thread_id)
-            if ids.setdefault(m.id, thread) != thread:
-                raise InputError(f"line {number}: message id {m.id} appears in two threads")
-            pending.append((number, m))
-            if len(pending) >= 500:
-                self._check_known_ids(pending)
-                pending = []
-        self._check_known_ids(pending)
-        stored = self.store.threads.owners(list(owners))
-        for tid, owner in stored.items():
-            if owners[tid] != owner:
-                raise OwnershipError(tid, owner, owners[tid])
-        del ids, threads
-        stream.seek(0)
-        summary = WriteSummary()
-        embedder = self._embedder_or_notice(summary.notices) if embed and total else None
-        done = 0
-        batch: list[Message] = []
-        for _, m in read_lines(stream, thread_id=thread_id, resource_id=resource_id):
-            batch.append(m)
-            if len(batch) >= batch_size:
-                self._write_batch(batch, embedder, summary)
-                done += len(batch)
-                batch = []
-                if progress:
-                    progress(done, total)
-        if batch:
-            self._write_batch(batch, embedder, summary)
-            done += len(batch)
-            if progress:
-                progress(done, total)
-        return summary
-
-    def set_missing_titles(self, titles: dict[str, str]) -> None:
-        """Give imported threads their source titles, keeping titles already set."""
-        with self.store.transaction():
-            for thread_id, title in titles.items():
-                thread = self.store.threads.get(thread_id)
-                if thread is not None and not thread.title:
-                    self.store.threads.update(thread_id, title=title)
-
-    def _check_known_ids(self, lines: list[tuple[int, Message]]) -> None:
-        """An id already stored in another thread cannot be imported into this one."""
-        known = self.store.messages.by_ids([m.id for _, m in lines])
-        for number, m in lines:
-            old = known.get(m.id)
-            if old is not None and old.thread_id != m.thread_id:
-                raise InputError(
-                    f"line {number}: message id {m.id} already belongs to thread {old.thread_id}"
-                )
 
     def export_messages(
         self, *, thread_id: str | None = None, resource_id: str | None = None
@@ -425,163 +329,4 @@ class Memory:
         if thread_id is not None:
             self.get_thread(thread_id, resource_id, counts=False)
             return self.store.messages.iter_all(thread_id=thread_id)
-        return self.store.messages.iter_all(resource_id=resource_id)
-
-    # ---- recall -------------------------------------------------------------
-
-    def _filters(self, resource_id, thread_id, scope, since, until, roles) -> Filters:
-        if scope not in ("resource", "thread"):
-            raise InputError(f"scope must be resource or thread, not {scope!r}")
-        if thread_id is not None:
-            thread = self.get_thread(thread_id, resource_id, counts=False)
-            resource_id = thread.resource_id
-        if scope == "thread" and thread_id is None:
-            raise InputError("scope thread needs a thread (--thread)")
-        return Filters(
-            resource_id=resource_id,
-            thread_id=thread_id if scope == "thread" else None,
-            since=since,
-            until=until,
-            roles=tuple(roles) if roles else None,
-        )
-
-    def recall(
-        self,
-        query: str,
-        *,
-        resource_id: str | None = None,
-        thread_id: str | None = None,
-        scope: str = "resource",
-        top_k: int = 4,
-        message_range: int = 1,
-        threshold: float | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        roles: list[str] | None = None,
-        mode: str = "hybrid",
-        half_life_days: float | None = None,
-    ) -> RecallResult:
-        """Messages relevant to the query, best first, with neighbours as context."""
-        return self.recall_many(
-            [dict(query=query, resource_id=resource_id, thread_id=thread_id, top_k=top_k)],
-            scope=scope,
-            message_range=message_range,
-            threshold=threshold,
-            since=since,
-            until=until,
-            roles=roles,
-            mode=mode,
-            half_life_days=half_life_days,
-        )[0]
-
-    def recall_many(
-        self,
-        queries: list[dict],
-        *,
-        scope: str = "resource",
-        top_k: int = 4,
-        message_range: int = 1,
-        threshold: float | None = None,
-        since: str | None = None,
-        until: str | None = None,
-        roles: list[str] | None = None,
-        mode: str = "hybrid",
-        half_life_days: float | None = None,
-    ) -> list[RecallResult]:
-        """Answer many queries with one model load and one embedding batch.
-
-        Each query dict has `query` and optionally resource_id, thread_id, top_k.
-        """
-        from memcli.recall import MODES, RecallOptions
-
-        if mode not in MODES:
-            raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
-        for q in queries:
-            if not isinstance(q.get("query"), str) or not q["query"].strip():
-                raise InputError("query must be a non-empty string")
-        notices: list[str] = []
-        vectors: list[bytes | None] = [None] * len(queries)
-        if mode in ("hybrid", "vector") and self.store.vectors.exists():
-            embedder = self._embedder_or_notice(notices)
-            if embedder is not None:
-                import numpy as np
-
-                embedded = embedder.embed([q["query"] for q in queries])
-                vectors = [np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in embedded]
-        elif mode in ("hybrid", "vector"):
-            notices.append("no message has been embedded yet: run `memcli embed` for semantic recall")
-        if len(queries) >= 8 and vectors[0] is not None:
-            for resource in {q.get("resource_id") for q in queries if not q.get("thread_id")}:
-                self.store.vectors.warm(resource)
-        results = []
-        for q, vector in zip(queries, vectors):
-            filters = self._filters(
-                q.get("resource_id"), q.get("thread_id"), q.get("scope", scope), since, until, roles
-            )
-            options = RecallOptions(
-                top_k=int(q.get("top_k") or top_k),
-                message_range=message_range,
-                mode=mode,
-                threshold=threshold,
-                half_life_days=half_life_days,
-            )
-            results.append(self.recaller.recall(q["query"], filters, options, vector, list(notices)))
-        return results
-
-    # ---- embeddings maintenance ---------------------------------------------
-
-    def embed_missing(self, *, progress: Progress | None = None, batch_size: int = 256) -> int:
-        """Embed messages that have no vectors yet; returns how many were embedded."""
-        embedder = self.embedder()
-        self.store.vectors.check_model(embedder.name)
-        from memcli import indexing
-
-        total = self.store.messages.count_missing_embeddings()
-        done, after = 0, 0
-        while True:
-            batch = self.store.messages.missing_embeddings(batch_size, after)
-            if not batch:
-                break
-            after = batch[-1].rowid
-            prepared = indexing.prepare(embedder, batch, known=self.store.vectors.known)
-            with self.store.transaction():
-                self.store.vectors.ensure(embedder.name, embedder.dim)
-                still = self._unembedded([m.rowid for m in batch])
-                self.store.vectors.add(list(indexing.chunk_vectors(batch, prepared, still)))
-            done += len(batch)
-            if progress:
-                progress(done, total)
-        return done
-
-    def rebuild_embeddings(self, *, progress: Progress | None = None) -> int:
-        """Drop every vector and embed all messages with the configured model."""
-        self.embedder()
-        with self.store.transaction():
-            self.store.vectors.drop_all()
-        return self.embed_missing(progress=progress)
-
-    def embedding_status(self) -> dict:
-        from memcli import embeddings
-
-        spec = embeddings.resolve()
-        stored = self.store.vectors.model()
-        return {
-            "configured": spec.to_dict(),
-            "present": embeddings.is_present(spec),
-            "stored_model": stored[0] if stored else None,
-            "stored_dim": stored[1] if stored else None,
-            "mismatch": bool(stored and stored[0] != spec.name),
-            "missing_messages": self.store.messages.count_missing_embeddings(),
-        }
-
-    # ---- database ------------------------------------------------------------
-
-    def stats(self) -> dict:
-        return self.store.stats()
-
-    def backup(self, target: Path | str) -> Path:
-        target = Path(target)
-        if target.exists():
-            raise InputError(f"{target} already exists; choose a new file")
-        self.store.backup(target)
-        return target
+        return self.store.messages.iter_all(resource_id=self._checked_owner(resource_id))

@@ -15,10 +15,15 @@ def home_dir() -> Path:
     return Path(platformdirs.user_data_dir(APP, appauthor=False))
 
 
-def db_path() -> Path:
-    if os.environ.get("MEMCLI_DB"):
-        return Path(os.environ["MEMCLI_DB"]).expanduser()
-    return home_dir() / "memcli.db"
+def db_path(value: str | Path | None = None) -> Path | str:
+    """The database: the given value, else MEMCLI_DB, else the home folder's file.
+    A URL stays text (Path would fold its '//' and hide that it is not a file)."""
+    value = value if value else os.environ.get("MEMCLI_DB")
+    if not value:
+        return home_dir() / "memcli.db"
+    if isinstance(value, str) and "://" in value:
+        return value
+    return Path(value).expanduser()
 
 
 def cache_dir() -> Path:
@@ -32,5 +37,13 @@ def cache_dir() -> Path:
 
 def ensure_private_dir(path: Path) -> None:
     """Create a folder readable only by its owner (conversations are private)."""
-    if not path.exists():
-        path.mkdir(parents=True, mode=0o700, exist_ok=True)
+    missing = []
+    while not path.exists() and path != path.parent:
+        missing.append(path)
+        path = path.parent
+    for folder in reversed(missing):  # each one 0700: mkdir(parents=True) gives parents the umask's mode
+        try:
+            folder.mkdir(mode=0o700)
+        except FileExistsError:
+            continue
+        os.chmod(folder, 0o700)  # a umask cannot widen it, but be explicit

@@ -214,3 +214,35 @@ class Recaller:
                     seen.add(m.id)
                     out.append(Hit(m, None, context_of=hit.message.id))
         return out
+
+
+def run_queries(
+    recaller: Recaller,
+    store,
+    queries: list[str],
+    filters: list[Filters],
+    options: list[RecallOptions],
+    embedder_or_notice,
+) -> list[RecallResult]:
+    """Answer many queries with one model load and one embedding batch.
+
+    embedder_or_notice(notices) gives the embedder, or None after adding why not.
+    """
+    notices: list[str] = []
+    vectors: list[bytes | None] = [None] * len(queries)
+    semantic = any(o.mode in ("hybrid", "vector") for o in options)
+    if semantic and store.vectors.exists():
+        embedder = embedder_or_notice(notices)
+        if embedder is not None:
+            import numpy as np
+
+            embedded = embedder.embed(queries)
+            vectors = [np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in embedded]
+    elif semantic:
+        notices.append("no message has been embedded yet: run `memcli embed` for semantic recall")
+    if len(queries) >= 8 and vectors[0] is not None:
+        for resource in {f.resource_id for f in filters if not f.thread_id}:
+            store.vectors.warm(resource)
+    return [
+        recaller.recall(q, f, o, v, list(notices)) for q, f, o, v in zip(queries, filters, options, vectors)
+    ]

@@ -47,6 +47,8 @@ class Message:
     metadata: dict[str, Any] = field(default_factory=dict)
     token_count: int = 0
     rowid: int | None = None
+    # no created_at was given: a message already stored under this id keeps its time
+    keep_stored_time: bool = field(default=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         """The import/export line format of DESIGN.md, field for field."""

@@ -12,8 +12,9 @@ Generated from the migrations by `python -m memcli.schema_doc > docs/schema.md`;
 `tests/test_docs.py` fails when this file is out of date. Migrations applied:
 {migrations}.
 
-The vector table `vec_chunks` (sqlite-vec `vec0`, one row per chunk,
-partitioned by resource) is created on first use, when the embedding
+The vector table `vec_floats` (sqlite-vec `vec0`, one row per chunk, one
+table for every resource: a partition per resource reserved 1.5 MB each) is
+created on first use, when the embedding
 model's dimension is known, together with the trigger that deletes a
 chunk's vector with the chunk. It holds the float vectors; search reads
 their compact copies: `vector_codes` (int8, one row per chunk) and

@@ -60,11 +60,22 @@ def parse_duration(value: str) -> timedelta:
     match = _RELATIVE.match(value.strip().lower())
     if not match:
         raise InputError(f"invalid duration {value!r}: use a number and s/m/h/d/w, e.g. 30d")
-    return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    try:
+        return timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
+    except OverflowError:
+        raise InputError(f"invalid duration {value!r}: too long") from None
 
 
 def parse_bound(value: str) -> str:
     """A --since/--until value: an ISO date or time, or a duration ago ('7d')."""
     if _RELATIVE.match(value.strip().lower()):
-        return (datetime.now(UTC) - parse_duration(value)).strftime(STORED)
+        try:
+            return (datetime.now(UTC) - parse_duration(value)).strftime(STORED)
+        except OverflowError:
+            raise InputError(f"invalid age {value!r}: reaches before year 1") from None
     return to_stored(value)
+
+
+def optional_bound(value: str | None) -> str | None:
+    """parse_bound for an optional value: None (or empty) stays None."""
+    return parse_bound(value) if value else None

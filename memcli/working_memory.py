@@ -102,11 +102,38 @@ def apply_update(current: str | None, arguments: dict, schema: dict | None) -> s
             raise InputError("working memory must be a JSON object in schema mode") from None
     if not isinstance(value, dict):
         raise InputError("working memory must be a JSON object in schema mode")
-    base = json.loads(current) if current else {}
+    base = as_object(current)
     merged = merge(base, value)
     if not merged and base:
         raise InputError("refusing to empty the working memory")
     return json.dumps(merged, ensure_ascii=False, indent=2)
+
+
+def as_object(current: str | None) -> dict:
+    """The stored text as a JSON object; text from Markdown mode (before a schema
+    was set) counts as empty, and stays in the history."""
+    if not current:
+        return {}
+    try:
+        value = json.loads(current)
+    except json.JSONDecodeError:
+        return {}
+    return value if isinstance(value, dict) else {}
+
+
+def replacement(content: str, schema: dict | None) -> str:
+    """The stored text for a whole new working memory (`memory set`); InputError refuses it."""
+    if not isinstance(content, str) or not content.strip():
+        raise InputError("working memory text is empty (clear it instead)")
+    if schema is None:
+        return content.rstrip() + "\n"
+    try:
+        value = json.loads(content)
+    except json.JSONDecodeError as exc:
+        raise InputError(f"working memory must be a JSON object in schema mode ({exc.msg})") from None
+    if not isinstance(value, dict):
+        raise InputError("working memory must be a JSON object in schema mode")
+    return json.dumps(value, ensure_ascii=False, indent=2)
 
 
 def instructions(content: str | None, schema: dict | None) -> str:
@@ -126,4 +153,6 @@ def load_schema(text: str) -> dict[str, Any]:
         raise InputError(f"schema is not valid JSON ({exc.msg})") from None
     if not isinstance(schema, dict):
         raise InputError("schema must be a JSON object")
+    if schema.get("type", "object") != "object":
+        raise InputError('the working memory schema must describe an object ("type": "object")')
     return schema

@@ -32,7 +32,7 @@ def test_imported_batch_is_searchable_and_the_index_is_exact(tmp_path):
     rows.append(
         {"id": "m5", "resource_id": "alice", "thread_id": "t", "role": "user", "content": "narwhal now"}
     )
-    summary = mem.import_jsonl(_lines(rows), embed=False)
+    summary = mem.import_stream(_lines(rows), embed=False)
     assert summary.written >= 1200
     _fts_ok(mem)
     hits = mem.store.keyword.search(["walrus"], Filters(resource_id="alice"), 5000)
@@ -44,7 +44,7 @@ def test_imported_batch_is_searchable_and_the_index_is_exact(tmp_path):
 
 def test_other_writers_still_index_through_the_trigger(tmp_path):
     mem = Memory(tmp_path / "m.db")
-    mem.import_jsonl(
+    mem.import_stream(
         _lines([{"id": "a", "resource_id": "r", "thread_id": "t", "content": "first walrus"}]), embed=False
     )
     mem.add_message("second walrus", "t", resource_id="r", embed=False)
@@ -61,7 +61,7 @@ def test_other_writers_still_index_through_the_trigger(tmp_path):
 
 def test_a_failed_batch_leaves_no_deferral_and_no_rows(tmp_path):
     mem = Memory(tmp_path / "m.db")
-    mem.import_jsonl(
+    mem.import_stream(
         _lines([{"id": "a", "resource_id": "r", "thread_id": "t", "content": "kept"}]), embed=False
     )
     from memcli.records import Message

@@ -26,7 +26,7 @@ def mem(tmp_path, monkeypatch):
         {"id": f"m{i}", "resource_id": "r", "thread_id": "t", "role": "user", "content": text}
         for i, text in enumerate(texts)
     ]
-    mem.import_jsonl(io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode()), embed=False)
+    mem.import_stream(io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode()), embed=False)
     return mem
 
 

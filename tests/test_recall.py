@@ -194,7 +194,7 @@ def test_deletes_leave_no_orphan_vectors(cli, example, db_path):
     from memcli.store import Store
 
     store = Store(db_path)
-    vec_rows = lambda: store.conn.execute("SELECT count(*) FROM vec_chunks").fetchone()[0]  # noqa: E731
+    vec_rows = lambda: store.conn.execute("SELECT count(*) FROM vec_floats").fetchone()[0]  # noqa: E731
     assert vec_rows() == 22
     store.close()
     cli("messages", "delete", "ex-001", "ex-002")

@@ -14,7 +14,7 @@ import pytest
 from memcli import Memory
 from memcli.records import Filters
 from memcli.store import Store
-from memcli.store import vectors as vectors_module
+from memcli.store import vector_search as vectors_module
 from memcli.store.vectors import SEGMENT, ChunkVector
 
 DIM = 384
@@ -42,7 +42,7 @@ def _fill(path, per_resource: dict[str, int], seed: int = 1) -> tuple[Memory, di
             }
             for i in range(n)
         ]
-    mem.import_jsonl(io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode()), embed=False)
+    mem.import_stream(io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode()), embed=False)
     rows = mem.store.conn.execute("SELECT rowid, resource_id FROM messages ORDER BY rowid").fetchall()
     matrix = _vectors(len(rows), seed)
     with mem.store.transaction():
@@ -113,7 +113,7 @@ def test_deleted_messages_never_come_back_and_many_deletions_repack(tmp_path, mo
     lines = [
         {"id": "late", "resource_id": "alice", "thread_id": "alice-t0", "role": "user", "content": "late"}
     ]
-    mem.import_jsonl(io.BytesIO((json.dumps(lines[0]) + "\n").encode()), embed=False)
+    mem.import_stream(io.BytesIO((json.dumps(lines[0]) + "\n").encode()), embed=False)
     rowid = conn.execute("SELECT rowid FROM messages WHERE id = 'late'").fetchone()[0]
     with mem.store.transaction():
         mem.store.vectors.add([ChunkVector(rowid, 0, "late", "alice", _vectors(1, 9)[0].tobytes())])
@@ -164,7 +164,7 @@ def test_keyword_search_stays_within_the_resource(tmp_path, resource):
         for r in (resource, resource + "x", "other")
         for i in range(3)
     ]
-    mem.import_jsonl(io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode()), embed=False)
+    mem.import_stream(io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode()), embed=False)
     got = mem.store.keyword.search(["lisbon"], Filters(resource_id=resource), 10)
     owners = {m.resource_id for m in mem.store.messages.by_rowids([r for r, _ in got]).values()}
     assert owners == {resource} and len(got) == 3
@@ -181,7 +181,7 @@ def test_segments_cached_by_a_long_lived_process_follow_new_writes(tmp_path):
         {"id": f"late{i}", "resource_id": "alice", "thread_id": "late", "content": "x"}
         for i in range(SEGMENT * 2)
     ]
-    other.import_jsonl(io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode()), embed=False)
+    other.import_stream(io.BytesIO("".join(json.dumps(x) + "\n" for x in lines).encode()), embed=False)
     rows = other.store.conn.execute(
         "SELECT rowid FROM messages WHERE thread_id = 'late' ORDER BY rowid"
     ).fetchall()
@@ -204,7 +204,7 @@ def test_warm_batch_search_agrees_and_notices_writes(tmp_path):
     warm = [[r for r, _ in mem.store.vectors.search(q.tobytes(), where, 10)] for q in queries]
     assert np.mean([len(set(a) & set(b)) / 10 for a, b in zip(cold, warm)]) >= 0.95
     # a write makes the warm copy stale: the new vector is found
-    mem.import_jsonl(
+    mem.import_stream(
         io.BytesIO(b'{"id": "new", "resource_id": "alice", "thread_id": "n", "content": "x"}\n'), embed=False
     )
     rowid = mem.store.conn.execute("SELECT rowid FROM messages WHERE id = 'new'").fetchone()[0]

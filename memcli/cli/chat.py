@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import default_resource, open_memory, read_text_arg
+from memcli.cli.common import open_memory, read_text_arg
 from memcli.errors import UsageError
 
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="litellm model (default: MEMCLI_MODEL).")]
@@ -25,36 +25,20 @@ NoMemoryOpt = Annotated[bool, typer.Option("--no-memory", help="A plain call: no
 NoTitleOpt = Annotated[bool, typer.Option("--no-title", help="Do not title new threads.")]
 
 
-def open_session(
-    mem, model, thread, cont, resource, system, max_context, no_memory, no_title=False, title_model=None
-):
-    from memcli.chat import ChatSession, ChatSettings
-    from memcli.llm import LiteLLM, resolve_model
-
-    resource_id = default_resource(resource)
+def session_options(thread, cont, resource, system, max_context, no_memory, no_title=False, title_model=None):
+    """chat_session's keyword arguments from the shared chat flags."""
     if cont and thread:
         raise UsageError("use --thread or --continue, not both")
-    if thread is not None:
-        existing = mem.store.threads.get(thread)
-        if existing is not None:
-            mem.get_thread(thread, resource_id)
-            resource_id = existing.resource_id
-    if cont:
-        latest = mem.store.threads.latest_for_resource(resource_id or "default")
-        if latest is None:
-            raise UsageError(f"resource {resource_id or 'default'} has no thread to continue")
-        thread = latest.id
-    settings = ChatSettings(
-        resource_id=resource_id or "default",
+    return dict(
         thread_id=thread,
+        continue_latest=cont,
+        resource_id=resource,
         system=system,
-        memory=not no_memory,
         max_context=max_context,
+        memory=not no_memory,
         titles=not no_title,
+        title_model=title_model,
     )
-    llm = LiteLLM(resolve_model(model), window=max_context)
-    title_llm = LiteLLM(title_model) if title_model else None
-    return ChatSession(mem, llm, settings, title_llm=title_llm)
 
 
 def ask(
@@ -80,9 +64,9 @@ def ask(
     git diff | memcli ask "Review this" --no-memory
     """
     text = read_text_arg(prompt)
-    with open_memory() as mem:
-        session = open_session(
-            mem, model, thread, cont, resource, system, max_context, no_memory, no_title, title_model
+    with open_memory(model=model) as mem:
+        session = mem.chat_session(
+            **session_options(thread, cont, resource, system, max_context, no_memory, no_title, title_model)
         )
         if show_context:
             plan = session.plan(text)
@@ -125,28 +109,23 @@ def tokens(
     as_json: Annotated[bool, typer.Option("--json", help="Output JSON.")] = False,
 ) -> None:
     """The token budget of the next request, before anything is sent."""
-    with open_memory() as mem:
-        session = open_session(mem, model, thread, False, resource, system, max_context, False, True)
-        plan = session.plan(prompt)
-        totals = {"messages": 0, "tokens": 0, "turns": []}
-        if session.settings.thread_id and mem.store.threads.get(session.settings.thread_id):
-            totals["messages"], totals["tokens"] = mem.store.messages.totals(session.settings.thread_id)
-            for m in mem.store.messages.window(session.settings.thread_id):
-                if m.role == "assistant" and m.metadata.get("usage"):
-                    totals["turns"].append({"id": m.id, **m.metadata["usage"]})
-    report = {"model": session.llm.model, **plan.to_dict(), "thread": totals}
+    with open_memory(model=model) as mem:
+        report = mem.token_report(
+            prompt, **session_options(thread, False, resource, system, max_context, False, True)
+        )
+    totals = report["thread"]
     if as_json:
         output.write_json(report)
         return
-    rows = [{"section": k, "tokens": v} for k, v in plan.sections.items()]
+    rows = [{"section": k, "tokens": v} for k, v in report["sections"].items()]
     rows += [
-        {"section": "reply reserve", "tokens": plan.reserve},
-        {"section": "total sent", "tokens": plan.total},
-        {"section": "window", "tokens": plan.window},
+        {"section": "reply reserve", "tokens": report["reserve"]},
+        {"section": "total sent", "tokens": report["total"]},
+        {"section": "window", "tokens": report["window"]},
     ]
     output.table(rows, [("section", "section"), ("tokens", "tokens")])
-    if plan.trimmed:
-        output.notice(f"{len(plan.trimmed)} oldest history messages would be trimmed to fit")
+    if report["trimmed"]:
+        output.notice(f"{len(report['trimmed'])} oldest history messages would be trimmed to fit")
     used = sum(t.get("prompt_tokens", 0) + t.get("completion_tokens", 0) for t in totals["turns"])
     output.notice(
         f"thread: {totals['messages']} messages, {totals['tokens']} tokens stored, "

@@ -1,7 +1,6 @@
 """Pieces every command shares: opening Memory, option types, argument parsing."""
 
 import json
-import os
 import sys
 from typing import Annotated, Any
 
@@ -19,19 +18,14 @@ JsonOpt = Annotated[bool, typer.Option("--json", help="Output JSON.")]
 NlOpt = Annotated[bool, typer.Option("--nl", help="Output one JSON object per line.")]
 
 
-def open_memory():
+def open_memory(**flags):
+    """Memory with settings resolved from these flags (None: not given), the
+    environment and the config file, in that order."""
     from memcli.cli import output
     from memcli.memory import Memory
+    from memcli.settings import Settings
 
-    return Memory(STATE["db"], notice=output.notice)
-
-
-def default_resource(value: str | None) -> str | None:
-    if value:
-        return value
-    from memcli import config
-
-    return os.environ.get("MEMCLI_RESOURCE") or config.get("resource")
+    return Memory(settings=Settings.resolve(db=STATE["db"], **flags), notice=output.notice)
 
 
 def parse_meta(pairs: list[str] | None) -> dict[str, Any]:

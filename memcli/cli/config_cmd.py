@@ -30,9 +30,9 @@ def show(
     from memcli import config
 
     rows = []
-    for key, (env, _, meaning) in config.KNOWN.items():
+    for key, spec in config.KNOWN.items():
         value, source = config.resolve(key)
-        rows.append({"key": key, "value": value, "source": source, "env": env, "meaning": meaning})
+        rows.append({"key": key, "value": value, "source": source, "env": spec.env, "meaning": spec.meaning})
     columns = [("key", "key"), ("value", "value")] + ([("source", "source")] if sources else [])
     columns.append(("meaning", "meaning"))
     output.render(rows, columns, as_json=as_json, as_nl=as_nl)

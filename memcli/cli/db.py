@@ -14,7 +14,7 @@ app = typer.Typer(help="The SQLite file: where it is, what it holds, backups, he
 def _db_path() -> Path:
     from memcli import paths
 
-    return Path(STATE["db"]) if STATE["db"] else paths.db_path()
+    return paths.db_path(STATE["db"])
 
 
 @app.command("path")
@@ -46,58 +46,31 @@ def backup(target: Annotated[Path, typer.Argument(help="New file to write the sn
 def optimize() -> None:
     """Merge the full-text index, repack vector segments, refresh query statistics (safe any time)."""
     with open_memory() as mem:
-        mem.store.optimize()
+        mem.optimize()
     output.notice("optimized")
 
 
 @app.command("vacuum")
 def vacuum() -> None:
     """Rewrite the file to give back free space (after large deletes)."""
-    db = _db_path()
-    before = db.stat().st_size if db.exists() else 0
     with open_memory() as mem:
-        mem.store.vacuum()
-    output.notice(f"{before:,} -> {db.stat().st_size:,} bytes")
+        before, after = mem.vacuum()
+    output.notice(f"{before:,} -> {after:,} bytes")
 
 
 @app.command("doctor")
 def doctor(as_json: JsonOpt = False) -> None:
     """Check the driver, sqlite-vec, schema, integrity and the embedding model."""
-    from memcli.store.connection import load_vec, sqlite_module
+    from memcli.errors import MemcliError
+    from memcli.memory import Memory
 
-    module = sqlite_module()
-    checks = []
-
-    def check(name, ok, detail):
-        checks.append({"check": name, "ok": bool(ok), "detail": detail})
-
-    check("sqlite driver", True, f"{module.__name__} (SQLite {module.sqlite_version})")
-    probe = module.connect(":memory:")
-    vec_error = load_vec(probe)
-    probe.close()
-    check("sqlite-vec", vec_error is None, vec_error or "loads")
-    db = _db_path()
-    if vec_error is None:
+    checks = Memory.driver_checks()
+    if all(c["ok"] for c in checks):
         try:
             with open_memory() as mem:
-                check("database", True, str(db))
-                check("integrity", mem.store.integrity_check() == "ok", mem.store.integrity_check())
-                check("orphaned vectors", mem.store.vectors.orphans() == 0, str(mem.store.vectors.orphans()))
-                status = mem.embedding_status()
-                spec = status["configured"]
-                check(
-                    "embedding model",
-                    status["present"],
-                    f"{spec['name']} ({spec['source']}{', ' + spec['path'] if spec['path'] else ''})"
-                    + ("" if status["present"] else " not present: keyword recall only"),
-                )
-                check(
-                    "vectors match model",
-                    not status["mismatch"],
-                    f"stored {status['stored_model']}" if status["stored_model"] else "no vectors yet",
-                )
-        except Exception as exc:  # doctor reports, it does not crash
-            check("database", False, f"{db}: {exc}")
+                checks += mem.doctor()
+        except MemcliError as exc:  # doctor reports, it does not crash
+            checks.append({"check": "database", "ok": False, "detail": f"{_db_path()}: {exc}"})
     failed = [c for c in checks if not c["ok"]]
     if as_json:
         output.write_json({"ok": not failed, "checks": checks})
@@ -107,3 +80,28 @@ def doctor(as_json: JsonOpt = False) -> None:
             print(f"{mark}  {c['check']}: {c['detail']}")
     if failed:
         raise typer.Exit(1)
+
+
+@app.command("delete-resource")
+def delete_resource(
+    resource: Annotated[str, typer.Argument(help="The resource (user) to forget.")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """Delete everything a resource owns: threads, messages, vectors, working memory, logs."""
+    from memcli.errors import UsageError
+
+    if not yes:
+        if not output.stdout_is_tty():
+            raise UsageError("deleting a resource needs --yes when not on a terminal")
+        if not typer.confirm(f"Delete resource {resource} and everything it owns?"):
+            output.notice("nothing deleted")
+            return
+    with open_memory() as mem:
+        removed = mem.delete_resource(resource)
+    if as_json:
+        output.write_json(removed)
+    else:
+        output.notice(
+            f"deleted resource {resource}: {removed['threads']} threads, {removed['messages']} messages"
+        )

@@ -35,7 +35,14 @@ def _global(
     output.QUIET["on"] = quiet
 
 
-def mcp_command() -> None:
+def mcp_command(
+    resource: Annotated[
+        str | None,
+        typer.Option(
+            "--resource", "-r", help="Serve only this resource: every tool and resource acts for it."
+        ),
+    ] = None,
+) -> None:
     """Serve memory to agent clients over stdio (Model Context Protocol).
 
     Tools: recall, remember, working_memory_get/update, threads_list,
@@ -43,8 +50,8 @@ def mcp_command() -> None:
     """
     from memcli.mcp_server import serve
 
-    with common.open_memory() as mem:
-        serve(mem)
+    with common.open_memory(resource=resource) as mem:
+        serve(mem, pinned=resource)
 
 
 # name -> (module, attribute, summary): a sub-app (Typer) or a command function,
@@ -219,6 +226,13 @@ def main(argv: list[str] | None = None) -> None:
         code = exc.exit_code
     except click.exceptions.Exit as exc:
         code = exc.exit_code
+    except SystemExit:
+        # click answers a closed pipe (EPIPE) with exit 1 after wrapping stdout;
+        # for `memcli export | head` that is how a pipe ends, not a failure
+        if isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
+            code = ExitCode.OK
+        else:
+            raise
     except click.ClickException as exc:
         exc.show()
         code = exc.exit_code

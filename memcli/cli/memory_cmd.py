@@ -16,23 +16,23 @@ app = typer.Typer(
     help="The working memory: a small profile kept per resource or per thread.", no_args_is_help=True
 )
 
-ResourceOpt = Annotated[str | None, typer.Option("--resource", "-r", help="Resource scope (default).")]
+ResourceOpt = Annotated[
+    str | None,
+    typer.Option("--resource", "-r", help="Resource scope (default: config resource, else default)."),
+]
 ThreadOpt = Annotated[str | None, typer.Option("--thread", "-t", help="Thread scope instead.")]
 
 
-def _scope(mem, resource, thread) -> tuple[str, str]:
-    if thread:
-        mem.get_thread(thread, resource)
-        return "thread", thread
-    return "resource", resource or os.environ.get("MEMCLI_RESOURCE") or "default"
+def _where(resource, thread) -> dict:
+    return {"resource_id": resource, "thread_id": thread}
 
 
 @app.command("show")
 def show(resource: ResourceOpt = None, thread: ThreadOpt = None, as_json: JsonOpt = False) -> None:
     """Print the working memory."""
     with open_memory() as mem:
-        scope, scope_id = _scope(mem, resource, thread)
-        content = mem.store.working_memory.get(scope, scope_id)
+        content = mem.get_working_memory(**_where(resource, thread))
+        scope, scope_id = ("thread", thread) if thread else ("resource", mem.resource_for(resource))
     if as_json:
         output.write_json({"scope": scope, "id": scope_id, "content": content})
     elif content:
@@ -52,9 +52,7 @@ def set_(
     if not content.strip():
         raise InputError("working memory text is empty (use `memcli memory clear`)")
     with open_memory() as mem:
-        scope, scope_id = _scope(mem, resource, thread)
-        with mem.store.transaction():
-            mem.store.working_memory.set(scope, scope_id, content.rstrip() + "\n", source="user")
+        mem.set_working_memory(content, **_where(resource, thread))
 
 
 @app.command("edit")
@@ -66,8 +64,8 @@ def edit(resource: ResourceOpt = None, thread: ThreadOpt = None) -> None:
     if not editor:
         raise UsageError("set EDITOR (for example EDITOR=nano) to edit the working memory")
     with open_memory() as mem:
-        scope, scope_id = _scope(mem, resource, thread)
-        current = mem.store.working_memory.get(scope, scope_id) or working_memory.DEFAULT_TEMPLATE
+        where = _where(resource, thread)
+        current = mem.get_working_memory(**where) or working_memory.DEFAULT_TEMPLATE
         with tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "working-memory.md"
             path.write_text(current, encoding="utf-8")
@@ -75,8 +73,7 @@ def edit(resource: ResourceOpt = None, thread: ThreadOpt = None) -> None:
                 raise InputError("the editor failed; working memory unchanged")
             new = path.read_text(encoding="utf-8")
         if new != current:
-            with mem.store.transaction():
-                mem.store.working_memory.set(scope, scope_id, new, source="user")
+            mem.set_working_memory(new, **where)
 
 
 @app.command("clear")
@@ -89,9 +86,7 @@ def clear(
     if not yes:
         raise UsageError("clearing needs --yes")
     with open_memory() as mem:
-        scope, scope_id = _scope(mem, resource, thread)
-        with mem.store.transaction():
-            mem.store.working_memory.set(scope, scope_id, None, source="user")
+        mem.clear_working_memory(**_where(resource, thread))
 
 
 @app.command("history")
@@ -100,8 +95,7 @@ def history(
 ) -> None:
     """Every change to the working memory, newest first."""
     with open_memory() as mem:
-        scope, scope_id = _scope(mem, resource, thread)
-        rows = mem.store.working_memory.history(scope, scope_id)
+        rows = mem.working_memory_history(**_where(resource, thread))
     output.render(
         rows, [("created_at", "time"), ("source", "by"), ("content", "content")], as_json=as_json, as_nl=as_nl
     )
@@ -113,23 +107,14 @@ def schema(
     markdown: Annotated[bool, typer.Option("--markdown", help="Back to the Markdown template.")] = False,
 ) -> None:
     """Switch working memory to a JSON schema (updates merge) or back to Markdown."""
-    from memcli import working_memory
+    import json
 
     with open_memory() as mem:
         if markdown:
-            with mem.store.transaction():
-                mem.store.delete_setting("working_memory_schema")
+            mem.set_working_memory_schema(None)
             return
         if source is None:
-            print(mem.store.get_setting("working_memory_schema") or "(Markdown template mode)")
+            schema = mem.working_memory_schema()
+            print(json.dumps(schema, ensure_ascii=False) if schema else "(Markdown template mode)")
             return
-        text = read_text_arg("-") if source == "-" else Path(source).read_text(encoding="utf-8")
-        parsed = working_memory.load_schema(text)
-        with mem.store.transaction():
-            mem.store.set_setting("working_memory_schema", json_dumps(parsed))
-
-
-def json_dumps(value) -> str:
-    import json
-
-    return json.dumps(value, ensure_ascii=False)
+        mem.set_working_memory_schema(read_text_arg("-") if source == "-" else Path(source))

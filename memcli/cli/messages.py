@@ -9,13 +9,11 @@ from memcli.cli.common import (
     JsonOpt,
     NlOpt,
     ResourceOpt,
-    default_resource,
     open_memory,
     parse_meta,
     read_text_arg,
 )
 from memcli.records import ROLES
-from memcli.timefmt import parse_bound
 
 app = typer.Typer(help="List and delete messages.", no_args_is_help=True)
 
@@ -42,7 +40,7 @@ def add(
         message = mem.add_message(
             content,
             thread,
-            default_resource(resource),
+            resource,
             role=role,
             metadata=parse_meta(meta),
             embed=not no_embed,
@@ -70,11 +68,11 @@ def list_(
     with open_memory() as mem:
         messages = mem.list_messages(
             thread,
-            default_resource(resource),
+            resource,
             last=last,
             max_tokens=max_tokens,
-            since=parse_bound(since) if since else None,
-            until=parse_bound(until) if until else None,
+            since=since,
+            until=until,
         )
     rows = []
     for m in messages:
@@ -91,5 +89,5 @@ def delete(
 ) -> None:
     """Delete messages (with their search rows and vectors)."""
     with open_memory() as mem:
-        removed = mem.delete_messages(ids, default_resource(resource))
+        removed = mem.delete_messages(ids, resource)
     output.notice(f"deleted {removed} message{'s' if removed != 1 else ''}")

@@ -33,20 +33,9 @@ def status(as_json: JsonOpt = False) -> None:
 @app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
     """Embedding models fastembed can run (the configured one is marked)."""
-    from memcli import embeddings
+    from memcli.memory import Memory
 
-    configured = embeddings.resolve().name
-    from fastembed import TextEmbedding
-
-    rows = [
-        {
-            "model": m["model"],
-            "dim": m["dim"],
-            "size_gb": m.get("size_in_GB"),
-            "configured": m["model"] == configured,
-        }
-        for m in TextEmbedding.list_supported_models()
-    ]
+    rows = Memory.embedding_models()
     if as_json:
         output.write_json(rows)
     else:

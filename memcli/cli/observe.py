@@ -17,24 +17,23 @@ ResourceOpt = Annotated[
     typer.Option("--resource", "-r", help="With --thread: check the owner; alone: resource scope."),
 ]
 ModelOpt = Annotated[
-    str | None, typer.Option("--model", "-m", help="litellm model (default: the chat model).")
+    str | None,
+    typer.Option(
+        "--model",
+        "-m",
+        help="litellm model (default: config observation.model / reflection.model, else model).",
+    ),
 ]
 
 
-def _scope(mem, thread, resource) -> tuple[str, str]:
-    if thread:
-        mem.get_thread(thread, resource)
-        return "thread", thread
-    if resource:
-        return "resource", resource
-    raise UsageError("give --thread T (thread scope) or --resource R (resource scope)")
+def _scope(thread, resource) -> dict:
+    if not thread and not resource:
+        raise UsageError("give --thread T (thread scope) or --resource R (resource scope)")
+    return {"thread_id": thread, "resource_id": resource}
 
 
-def _llm(kind: str, flag: str | None):
-    from memcli.llm import LiteLLM, resolve_model
-    from memcli.observational import settings
-
-    return LiteLLM(resolve_model(settings.model(kind, flag)))
+def _scope_label(scope: dict) -> tuple[str, str]:
+    return ("thread", scope["thread_id"]) if scope["thread_id"] else ("resource", scope["resource_id"])
 
 
 def observe(
@@ -51,15 +50,11 @@ def observe(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the Observer now: compress unobserved messages into the observation log."""
-    from memcli.observational import settings
-    from memcli.observational.observer import Observer
-
+    where = _scope(thread, resource)
+    scope, scope_id = _scope_label(where)
     with open_memory() as mem:
-        scope, scope_id = _scope(mem, thread, resource)
-        llm = None if dry_run else _llm("observation", model)
-        observer = Observer(mem.store, llm, message_tokens=settings.message_tokens(threshold))
-        with output.progress("observing"):
-            result = observer.run(scope, scope_id, force=force or dry_run, dry_run=dry_run)
+        with output.progress("observing", enabled=not dry_run):
+            result = mem.observe(**where, force=force, dry_run=dry_run, threshold=threshold, model=model)
     if dry_run:
         from memcli.context import message_tokens
 
@@ -99,15 +94,11 @@ def reflect(
     as_json: JsonOpt = False,
 ) -> None:
     """Run the Reflector now: condense an observation log that has grown too long."""
-    from memcli.observational import settings
-    from memcli.observational.reflector import Reflector
-
+    where = _scope(thread, resource)
+    scope, scope_id = _scope_label(where)
     with open_memory() as mem:
-        scope, scope_id = _scope(mem, thread, resource)
-        llm = None if dry_run else _llm("reflection", model)
-        reflector = Reflector(mem.store, llm, observation_tokens=settings.observation_tokens(threshold))
         with output.progress("reflecting", enabled=not dry_run):
-            result = reflector.run(scope, scope_id, force=force, dry_run=dry_run)
+            result = mem.reflect(**where, force=force, dry_run=dry_run, threshold=threshold, model=model)
     report = {
         "scope": scope,
         "id": scope_id,
@@ -132,8 +123,7 @@ def reflect(
 def show(thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: JsonOpt = False) -> None:
     """The active observation log, current task and suggested response."""
     with open_memory() as mem:
-        scope, scope_id = _scope(mem, thread, resource)
-        latest = mem.store.observations.latest(scope, scope_id)
+        latest = mem.get_observations(**_scope(thread, resource))
     if as_json:
         output.write_json(None if latest is None else latest.__dict__)
         return
@@ -153,8 +143,7 @@ def history(
 ) -> None:
     """Every generation with token counts and compression ratios."""
     with open_memory() as mem:
-        scope, scope_id = _scope(mem, thread, resource)
-        records = mem.store.observations.history(scope, scope_id)
+        records = mem.observation_history(**_scope(thread, resource))
     rows = []
     for r in records:
         ratio = round(r.observed_tokens / r.token_count, 2) if r.token_count else None

@@ -8,11 +8,11 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import ResourceOpt, default_resource, open_memory
+from memcli.cli.common import ResourceOpt, open_memory
 from memcli.errors import InputError, UsageError
 from memcli.recall import MODES
 from memcli.records import ROLES
-from memcli.timefmt import parse_bound, parse_duration, to_public
+from memcli.timefmt import to_public
 
 FORMATS = ("table", "json", "nl", "context")
 
@@ -99,25 +99,18 @@ def recall(
             raise UsageError(f"--role takes one of {', '.join(ROLES)}")
     if (query is None) == (batch is None):
         raise UsageError("give a QUERY or --batch FILE, not both or neither")
-    half_life_days = parse_duration(half_life).total_seconds() / 86400 if half_life else None
-    from memcli import config
-
-    top_k = top_k if top_k is not None else int(config.resolve("recall.top_k")[0])
-    message_range = (
-        message_range if message_range is not None else int(config.resolve("recall.message_range")[0])
-    )
     common = dict(
         scope=scope,
         top_k=top_k,
         message_range=message_range,
         threshold=threshold,
-        since=parse_bound(since) if since else None,
-        until=parse_bound(until) if until else None,
+        since=since,
+        until=until,
         roles=role,
         mode=mode,
-        half_life_days=half_life_days,
+        half_life=half_life,
     )
-    resource_id = default_resource(resource)
+    resource_id = resource
     if batch is not None:
         queries = _read_batch(batch)
         for q in queries:

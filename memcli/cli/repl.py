@@ -61,12 +61,14 @@ def chat(
     no_title: NoTitleOpt = False,
 ) -> None:
     """Chat in the terminal with a model that remembers (Ctrl-D or /exit to leave)."""
-    from memcli.cli.chat import open_session
+    from memcli.cli.chat import session_options
     from memcli.errors import MemcliError
 
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    with open_memory() as mem:
-        session = open_session(mem, model, thread, cont, resource, system, max_context, no_memory, no_title)
+    with open_memory(model=model) as mem:
+        session = mem.chat_session(
+            **session_options(thread, cont, resource, system, max_context, no_memory, no_title)
+        )
         s = session.settings
         if tty:
             where = f"thread {s.thread_id}" if s.thread_id else "a new thread"

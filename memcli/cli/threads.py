@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import JsonOpt, NlOpt, ResourceOpt, default_resource, open_memory, parse_meta
+from memcli.cli.common import JsonOpt, NlOpt, ResourceOpt, open_memory, parse_meta
 from memcli.errors import UsageError
 from memcli.timefmt import to_public
 
@@ -33,7 +33,7 @@ def new(
 ) -> None:
     """Create a thread owned by a resource; prints its id."""
     with open_memory() as mem:
-        thread = mem.create_thread(thread_id, default_resource(resource), title, parse_meta(meta))
+        thread = mem.create_thread(thread_id, resource, title, parse_meta(meta))
     if as_json:
         output.write_json(thread.to_dict())
     else:
@@ -56,24 +56,14 @@ def list_(
     if order not in ("created", "updated"):
         raise UsageError("--order takes created or updated")
     with open_memory() as mem:
-        threads, total = mem.list_threads(
-            default_resource(resource), parse_meta(meta), order, not ascending, limit, offset, clones_of
-        )
-    rows = [t.to_dict() for t in threads]
+        page = mem.list_threads(resource, parse_meta(meta), order, not ascending, limit, offset, clones_of)
     if as_json:
-        output.write_json(
-            {
-                "threads": rows,
-                "total": total,
-                "limit": limit,
-                "offset": offset,
-                "has_more": offset + len(rows) < total,
-            }
-        )
+        output.write_json(page.to_dict())
         return
+    rows = [t.to_dict() for t in page.threads]
     output.render(rows, THREAD_COLUMNS, as_json=False, as_nl=as_nl)
-    if output.stdout_is_tty() and offset + len(rows) < total:
-        output.notice(f"showing {len(rows)} of {total}; next page: --offset {offset + len(rows)}")
+    if output.stdout_is_tty() and page.has_more:
+        output.notice(f"showing {len(rows)} of {page.total}; next page: --offset {offset + len(rows)}")
 
 
 @app.command("show")
@@ -87,7 +77,7 @@ def show(
 ) -> None:
     """Show a thread and a page of its messages (oldest first)."""
     with open_memory() as mem:
-        thread = mem.get_thread(thread_id, default_resource(resource))
+        thread = mem.get_thread(thread_id, resource)
         messages = mem.list_messages(thread_id, limit=limit, offset=offset)
     rows = [m.to_dict() for m in messages]
     if as_json:
@@ -134,8 +124,6 @@ def clone(
 
     Prints the new thread's id; --json adds the number cloned and the old->new id map.
     """
-    from memcli.timefmt import parse_bound
-
     with open_memory() as mem:
         result = mem.clone_thread(
             source,
@@ -145,8 +133,8 @@ def clone(
             title=title,
             metadata=parse_meta(meta),
             last=last,
-            since=parse_bound(since) if since else None,
-            until=parse_bound(until) if until else None,
+            since=since,
+            until=until,
             message_ids=[m.strip() for m in messages.split(",") if m.strip()]
             if messages is not None
             else None,
@@ -191,7 +179,7 @@ def rename(
 ) -> None:
     """Give a thread a new title."""
     with open_memory() as mem:
-        thread = mem.rename_thread(thread_id, title, default_resource(resource))
+        thread = mem.rename_thread(thread_id, title, resource)
     if as_json:
         output.write_json(thread.to_dict())
 
@@ -204,12 +192,12 @@ def delete(
 ) -> None:
     """Delete a thread with its messages, search index rows, vectors and observations."""
     with open_memory() as mem:
-        thread = mem.get_thread(thread_id, default_resource(resource))
+        thread = mem.get_thread(thread_id, resource)
         if not yes:
             if not output.stdout_is_tty():
                 raise UsageError("deleting needs --yes when not on a terminal")
             typer.confirm(f"Delete thread {thread.id} and its {thread.message_count} messages?", abort=True)
-        removed = mem.delete_thread(thread_id, default_resource(resource))
+        removed = mem.delete_thread(thread_id, resource)
     output.notice(f"deleted thread {thread_id} ({removed} messages)")
 
 

@@ -1,47 +1,15 @@
 """memcli import, memcli export"""
 
-import json
-import shutil
+import os
 import sys
-import tempfile
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import ResourceOpt, default_resource, open_memory
-from memcli.errors import InputError, UsageError
-
-
-def _open_source(path: str):
-    """A seekable binary stream: the file itself, or stdin spooled to a temp file
-    (import validates every line before writing anything, so it reads twice)."""
-    if path == "-":
-        spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller's with
-        shutil.copyfileobj(sys.stdin.buffer, spool)
-        spool.seek(0)
-        return spool
-    file = Path(path)
-    if not file.is_file():
-        raise InputError(f"no such file: {path}")
-    return file.open("rb")
-
-
-def _convert(source: str, source_format: str, resource_id: str):
-    """Another tool's export as a temporary JSONL stream, plus thread titles."""
-    from memcli.io.importers import READERS
-
-    path = Path(source)
-    if not path.is_file():
-        raise InputError(f"no such file: {source}")
-    lines, titles = READERS[source_format](path, resource_id)
-    spool = tempfile.TemporaryFile()  # noqa: SIM115 - returned to the caller's with
-    for line in lines:
-        spool.write((json.dumps(line, ensure_ascii=False) + "\n").encode("utf-8"))
-    spool.seek(0)
-    return spool, {k: v for k, v in titles.items() if v}
+from memcli.cli.common import ResourceOpt, open_memory
+from memcli.errors import UsageError
 
 
 def import_(
@@ -64,26 +32,17 @@ def import_(
     Ids are kept, so importing the same file twice changes nothing. Every line
     is checked first: a bad line is reported with its number and nothing is written.
     """
-    from memcli.io.importers import FORMATS
+    from memcli.api.transfer import IMPORT_FORMATS
 
-    if source_format not in FORMATS:
-        raise UsageError(f"--from takes one of {', '.join(FORMATS)}")
+    if source_format not in IMPORT_FORMATS:
+        raise UsageError(f"--from takes one of {', '.join(IMPORT_FORMATS)}")
     start = time.perf_counter()
-    titles: dict[str, str] = {}
-    if source_format == "jsonl":
-        source_stream = _open_source(source)
-    else:
-        source_stream, titles = _convert(source, source_format, default_resource(resource) or "default")
-    with open_memory() as mem, source_stream as stream:
-        with output.progress("importing") as bar:
-            summary = mem.import_jsonl(
-                stream,
-                thread_id=thread,
-                resource_id=default_resource(resource),
-                embed=not no_embed,
-                progress=bar,
-            )
-        mem.set_missing_titles(titles)
+    options = dict(format=source_format, resource_id=resource, thread_id=thread, embed=not no_embed)
+    with open_memory() as mem, output.progress("importing") as bar:
+        if source == "-":
+            summary = mem.import_stream(sys.stdin.buffer, progress=bar, **options)
+        else:
+            summary = mem.import_file(source, progress=bar, **options)
     seconds = time.perf_counter() - start
     for text in summary.notices:
         output.warn(text)
@@ -112,21 +71,13 @@ def export(
     out: Annotated[str, typer.Option("--output", "-o", help="File to write (default stdout).")] = "-",
 ) -> None:
     """Export messages as JSONL (re-importable as is) or Markdown."""
-    from memcli.io import jsonl, markdown
-
     if fmt not in ("jsonl", "markdown"):
         raise UsageError("--format takes jsonl or markdown")
     with open_memory() as mem:
-        messages = mem.export_messages(thread_id=thread, resource_id=default_resource(resource))
-        target = sys.stdout if out == "-" else open(out, "w", encoding="utf-8")  # noqa: SIM115
-        try:
-            if fmt == "jsonl":
-                for m in messages:
-                    target.write(jsonl.dumps(m) + "\n")
-            else:
-                threads = {t.id: t for t in mem.list_threads(default_resource(resource), limit=1_000_000)[0]}
-                for chunk in markdown.export(threads, messages):
-                    target.write(chunk)
-        finally:
-            if target is not sys.stdout:
-                target.close()
+        if out == "-":
+            mem.export(sys.stdout, format=fmt, thread_id=thread, resource_id=resource)
+            return
+        # like `db backup`: conversations are private, the file is the owner's alone
+        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(fd, "w", encoding="utf-8") as target:
+            mem.export(target, format=fmt, thread_id=thread, resource_id=resource)

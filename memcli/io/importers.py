@@ -142,6 +142,8 @@ _MESSAGE = re.compile(r"^<!-- memcli:message (\{.*\}) -->$")
 
 def markdown(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
     """memcli's own Markdown export (the HTML comments carry every field)."""
+    from memcli.io.markdown import unescape_line
+
     text = path.read_text(encoding="utf-8")
     lines, titles = [], {}
     thread = None
@@ -184,7 +186,7 @@ def markdown(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
             flush()
             current, body = None, []
         elif current is not None:
-            body.append(row)
+            body.append(unescape_line(row))
         i += 1
     flush()
     if not lines:

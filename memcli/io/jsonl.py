@@ -6,6 +6,7 @@ not deep inside SQLite.
 """
 
 import json
+import math
 import uuid
 from collections.abc import Iterator
 from typing import IO, Any
@@ -50,6 +51,9 @@ def _check_metadata(value: Any, depth: int = 0) -> None:
             _check_metadata(v, depth + 1)
     elif isinstance(value, str):
         _check_unicode(value, "metadata value")
+    elif isinstance(value, float) and not math.isfinite(value):
+        # json reads NaN, Infinity and 1e400, but no JSON export could carry them back
+        raise InputError("metadata holds NaN or an infinite number, which JSON cannot represent")
 
 
 def message_from_obj(obj: Any, *, thread_id: str | None = None, resource_id: str | None = None) -> Message:
@@ -73,9 +77,9 @@ def message_from_obj(obj: Any, *, thread_id: str | None = None, resource_id: str
     tid = obj.get("thread_id") or thread_id
     rid = obj.get("resource_id") or resource_id
     if tid is None:
-        raise InputError("thread_id is missing (give it in the line or with --thread)")
+        raise InputError("thread_id is missing (in the line, and no default thread was given)")
     if rid is None:
-        raise InputError("resource_id is missing (give it in the line or with --resource)")
+        raise InputError("resource_id is missing (in the line, and no default resource was given)")
     metadata = obj.get("metadata")
     if metadata is None:
         metadata = {}
@@ -92,6 +96,7 @@ def message_from_obj(obj: Any, *, thread_id: str | None = None, resource_id: str
         content=content,
         created_at=to_stored(created) if created is not None else now(),
         metadata=metadata,
+        keep_stored_time=created is None,
     )
 
 

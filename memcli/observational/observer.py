@@ -21,6 +21,7 @@ DEFAULT_MESSAGE_TOKENS = 30_000
 BATCH_TOKENS = 10_000  # per observer call (Mastra batches resource scope likewise)
 MAX_MESSAGE_TOKENS = 8_000  # one huge message is cut in the middle to fit a call
 PREVIOUS_TOKENS = 2_000  # the newest part of the log shown for continuity
+MIN_OBSERVATION_TOKENS = 4_000  # what an observer may always answer, however short the batch
 
 
 @dataclass
@@ -122,25 +123,40 @@ class Observer:
             if dry_run:
                 result.prompts.append(messages)
                 continue
-            parsed = self._ask(messages)
-            latest = self._write(scope, scope_id, latest, batch, parsed)
+            parsed = self._ask(messages, batch)
+            written = self._write(scope, scope_id, latest, batch, parsed)
+            if written is None:
+                result.skipped = "the log changed meanwhile (another observer, or the thread was deleted)"
+                break
+            latest = written
             result.generations.append(latest.generation)
             result.observed_messages += len(batch)
             result.observed_tokens += sum(m.token_count for m in batch)
         return result
 
-    def _ask(self, messages: list[dict]) -> dict:
-        """One call; a degenerate or malformed answer is retried once, then refused."""
+    def _ask(self, messages: list[dict], batch: list[Message]) -> dict:
+        """One call; a degenerate or malformed answer is retried once, then refused.
+        Observations far longer than what they observe are degenerate: such a log would
+        soon crowd every later prompt out of the context window."""
+        limit = max(MIN_OBSERVATION_TOKENS, 2 * sum(m.token_count for m in batch))
         for attempt in (1, 2):
             reply = self.llm.complete(messages)
             try:
-                return parsing.parse(reply.content, need_task=True)
+                parsed = parsing.parse(reply.content, need_task=True)
+                size = tokens.count(parsed["observations"])
+                if size > limit:
+                    raise parsing.BadModelOutput(
+                        f"the observer answered {size} tokens for {limit // 2} tokens of messages"
+                    )
+                return parsed
             except parsing.BadModelOutput:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
-    def _write(self, scope, scope_id, latest, batch, parsed) -> ObservationRecord:
+    def _write(self, scope, scope_id, latest, batch, parsed) -> ObservationRecord | None:
+        """Append the next generation, or None when the log moved on meanwhile: another
+        observer wrote it, or the thread was deleted (its log must not come back)."""
         log = (latest.observations + "\n" if latest and latest.observations else "") + parsed["observations"]
         record = ObservationRecord(
             scope=scope,
@@ -157,5 +173,10 @@ class Observer:
             created_at=now(),
         )
         with self.store.transaction():
+            now_latest = self.store.observations.latest(scope, scope_id)
+            if (now_latest.generation if now_latest else 0) != (latest.generation if latest else 0):
+                return None
+            if not self.store.messages.by_rowids([batch[-1].rowid]):
+                return None  # deleted meanwhile (rowids are never reused, so this is the same one)
             self.store.observations.append(record)
         return record

@@ -76,6 +76,10 @@ class Reflector:
             if size <= self.threshold:
                 break
         with self.store.transaction():
+            now_latest = self.store.observations.latest(scope, scope_id)
+            if now_latest is None or now_latest.generation != latest.generation:
+                result.skipped = "the log changed meanwhile (another observer or reflector); nothing written"
+                return result
             if best is not None:
                 record = ObservationRecord(
                     scope=scope,

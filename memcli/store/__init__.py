@@ -5,13 +5,14 @@ vectors, keyword search, observations, settings); a future PostgreSQL
 backend replaces this package and nothing above it.
 """
 
+import threading
 from contextlib import contextmanager
 from pathlib import Path
 
-from memcli.store.connection import connect
+from memcli.store.connection import check_is_memcli_file, connect
 from memcli.store.keyword import KeywordIndex
 from memcli.store.messages import MessageTable
-from memcli.store.migrations import ensure_schema
+from memcli.store.migrations import REINDEX_PENDING, ensure_schema
 from memcli.store.observations import ObservationTable
 from memcli.store.threads import ThreadTable
 from memcli.store.vectors import VectorIndex
@@ -20,33 +21,63 @@ from memcli.store.working_memory import WorkingMemoryTable
 
 class Store:
     def __init__(self, path: Path | str, notice=None):
+        check_is_memcli_file(path)  # before Path(), which would fold a URL's '//'
         self.path = Path(path) if str(path) != ":memory:" else path
-        self.conn, self.vec_error = connect(path)
-        applied = ensure_schema(self.conn, notice)
-        self.threads = ThreadTable(self.conn)
-        self.messages = MessageTable(self.conn)
-        self.vectors = VectorIndex(self.conn)
-        self.keyword = KeywordIndex(self.conn)
-        self.observations = ObservationTable(self.conn)
-        self.working_memory = WorkingMemoryTable(self.conn)
-        if "m003_search_indexes" in applied and self.vectors.exists():
-            # vectors stored before search codes existed: derive them once
+        self._local = threading.local()
+        self._lock = threading.Lock()
+        self._all: list = []
+        conn = self.conn  # the opening thread's connection: schema first
+        self.vec_error = self._local.vec_error
+        ensure_schema(conn, notice)
+        self.threads = ThreadTable(self)
+        self.messages = MessageTable(self)
+        self.vectors = VectorIndex(self)
+        self.keyword = KeywordIndex(self)
+        self.observations = ObservationTable(self)
+        self.working_memory = WorkingMemoryTable(self)
+        if self.get_setting(REINDEX_PENDING):
+            # vectors stored before search codes existed (or an upgrade killed
+            # before it derived them): derive them now, and only then clear the mark
             with self.transaction():
-                self.vectors.reindex()
+                if self.get_setting(REINDEX_PENDING):  # not done by another process meanwhile
+                    if self.vectors.exists():
+                        self.vectors.reindex()
+                    self.delete_setting(REINDEX_PENDING)
+
+    @property
+    def conn(self):
+        """This thread's connection (opened on first use; SQLite serialises the writers)."""
+        conn = getattr(self._local, "conn", None)
+        if conn is None:
+            if self.path == ":memory:" and self._all:
+                return self._all[0]  # one in-memory database: there is no other to open
+            conn, self._local.vec_error = connect(self.path)
+            self._local.conn = conn
+            with self._lock:
+                self._all.append(conn)
+        return conn
 
     @contextmanager
     def transaction(self):
         """One write transaction; IMMEDIATE so concurrent writers queue on busy_timeout."""
-        if self.conn.in_transaction:
+        conn = self.conn
+        if conn.in_transaction:
             yield
             return
-        self.conn.execute("BEGIN IMMEDIATE")
+        conn.execute("BEGIN IMMEDIATE")
         try:
             yield
         except BaseException:
-            self.conn.execute("ROLLBACK")
+            # SQLite may already have rolled back by itself (a full disk, an I/O error)
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
             raise
-        self.conn.execute("COMMIT")
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
 
     def get_setting(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
@@ -83,7 +114,10 @@ class Store:
         self.keyword.optimize()
         if self.vectors.exists():
             with self.transaction():
-                self.vectors.repack()
+                if self.vectors.missing_codes():
+                    self.vectors.reindex()
+                else:
+                    self.vectors.repack()
         self.conn.execute("PRAGMA optimize")
         self.conn.execute("ANALYZE")
 
@@ -106,4 +140,8 @@ class Store:
             dest.close()
 
     def close(self) -> None:
-        self.conn.close()
+        with self._lock:
+            for conn in self._all:
+                conn.close()
+            self._all.clear()
+        self._local = threading.local()

@@ -57,6 +57,66 @@ def load_vec(conn) -> str | None:
     return None
 
 
+SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+def check_is_memcli_file(path: Path | str) -> None:
+    """Refuse, before anything is written, a path memcli must not open as its database:
+    a URL, a folder, a file that is not SQLite, or another program's SQLite file."""
+    text = str(path)
+    if text == ":memory:":
+        return
+    if "://" in text:
+        scheme = text.split("://", 1)[0].lower()
+        if scheme in ("postgresql", "postgres"):
+            raise StoreError(
+                "this memcli stores memory in a SQLite file only: set MEMCLI_DB (or --db) to a file path"
+            )
+        raise StoreError(f"MEMCLI_DB / --db must be a file path, not a {scheme}:// URL")
+    path = Path(path)
+    if path.is_dir():
+        raise StoreError(f"{path} is a folder; MEMCLI_DB / --db must name a file")
+    if not path.exists() or path.stat().st_size == 0:
+        return
+    try:
+        with path.open("rb") as f:
+            header = f.read(len(SQLITE_HEADER))
+    except OSError as exc:
+        raise StoreError(f"cannot read {path}: {exc.strerror}") from None
+    if header != SQLITE_HEADER:
+        raise StoreError(f"{path} is not a SQLite database; memcli only writes to its own files")
+    if not os.access(path, os.W_OK) or not os.access(path.parent, os.W_OK):
+        raise StoreError(f"{path} is read-only (memcli needs to write to the file and its folder)")
+    if not _is_memcli_schema(path):
+        raise StoreError(
+            f"{path} is another program's SQLite database; memcli only writes to its own files "
+            "(choose a new path with --db or MEMCLI_DB)"
+        )
+
+
+def _is_memcli_schema(path: Path) -> bool:
+    """True for a memcli database or an empty one; read-only, so nothing is changed."""
+    import sqlite3  # the stdlib reads any SQLite file; no extension needed to look
+
+    try:
+        conn = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True)
+    except sqlite3.Error:
+        return False
+    try:
+        tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")}
+        if not tables:
+            return True
+        if "_sqlite_migrations" not in tables:
+            return False
+        return bool(
+            conn.execute("SELECT 1 FROM _sqlite_migrations WHERE migration_set = 'memcli' LIMIT 1").fetchone()
+        )
+    except sqlite3.Error:
+        return False
+    finally:
+        conn.close()
+
+
 def connect(path: Path | str, *, require_vec: bool = True):
     """Open (creating with mode 0600 if needed) and configure the database.
 
@@ -69,17 +129,35 @@ def connect(path: Path | str, *, require_vec: bool = True):
         _create_private_file(path)
     # isolation_level=None: we open transactions ourselves (BEGIN IMMEDIATE)
     # so a writer takes the lock up front instead of failing on upgrade.
-    conn = module.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    try:
+        conn = module.connect(str(path), isolation_level=None, check_same_thread=False, timeout=30)
+    except module.Error as exc:
+        raise StoreError(f"cannot open {path}: {exc}") from None
     conn.row_factory = module.Row
     vec_error = load_vec(conn)
     if vec_error and require_vec:
         conn.close()
         raise StoreError(f"cannot load sqlite-vec: {vec_error}")
-    conn.execute("PRAGMA busy_timeout = 30000")
-    conn.execute("PRAGMA foreign_keys = ON")
-    if str(path) != ":memory:":
-        mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
-        if mode.lower() != "wal":
-            conn.execute("PRAGMA journal_mode = WAL")
-    conn.execute("PRAGMA synchronous = NORMAL")
+    try:
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        if str(path) != ":memory:":
+            mode = conn.execute("PRAGMA journal_mode").fetchone()[0]
+            if mode.lower() != "wal":
+                conn.execute("PRAGMA journal_mode = WAL")
+        conn.execute("PRAGMA synchronous = NORMAL")
+    except module.Error as exc:
+        conn.close()
+        raise StoreError(f"cannot use {path} as a database: {exc}") from None
     return conn, vec_error
+
+
+def driver_report() -> list[tuple[str, bool, str]]:
+    """(check, ok, detail) for the SQLite driver and sqlite-vec, with no database opened."""
+    module = sqlite_module()
+    out = [("sqlite driver", True, f"{module.__name__} (SQLite {module.sqlite_version})")]
+    probe = module.connect(":memory:")
+    vec_error = load_vec(probe)
+    probe.close()
+    out.append(("sqlite-vec", vec_error is None, vec_error or "loads"))
+    return out

@@ -3,6 +3,7 @@
 import re
 
 from memcli.records import Filters
+from memcli.store.base import Table
 from memcli.store.filters import where_clause
 
 
@@ -36,10 +37,7 @@ _RANK = "bm25(messages_fts, 1.0, 0.0)"
 COMMON_TERM_MESSAGES = 20_000
 
 
-class KeywordIndex:
-    def __init__(self, conn):
-        self.conn = conn
-
+class KeywordIndex(Table):
     def search(self, terms: list[str], filters: Filters, k: int) -> list[tuple[int, float]]:
         """(message rowid, BM25 score where higher is better), best first."""
         if not terms:

@@ -5,6 +5,7 @@ from collections.abc import Iterator
 
 from memcli.errors import InputError, StoreError
 from memcli.records import Message
+from memcli.store.base import Table
 from memcli.store.batching import in_slices
 
 _COLUMNS = "rowid, id, thread_id, resource_id, role, content, metadata, token_count, created_at"
@@ -28,10 +29,7 @@ def _dump(metadata) -> str:
     return json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
 
 
-class MessageTable:
-    def __init__(self, conn):
-        self.conn = conn
-
+class MessageTable(Table):
     def upsert_many(self, messages: list[Message]) -> tuple[list[int], int]:
         """Insert new messages, update changed ones with the same id.
 
@@ -59,6 +57,8 @@ class MessageTable:
                     f"message id {m.id} already belongs to thread {old.thread_id}, not {m.thread_id}"
                 )
             m.rowid = old.rowid
+            if m.keep_stored_time:
+                m.created_at = old.created_at
             same = (old.role, old.content, old.metadata, old.created_at) == (
                 m.role,
                 m.content,
@@ -84,8 +84,13 @@ class MessageTable:
         return written, unchanged
 
     def _next_rowid(self) -> int:
-        # inside the write transaction we are the only writer: rowids past the max are ours
-        return self.conn.execute("SELECT coalesce(max(rowid), 0) + 1 FROM messages").fetchone()[0]
+        """Past every rowid ever used: inside the write transaction we are the only writer,
+        and the high-water mark keeps a deleted newest message's rowid from coming back
+        (the observer's cursor would skip the message that reused it)."""
+        return self.conn.execute(
+            "SELECT max(coalesce((SELECT max(rowid) FROM messages), 0), "
+            "coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'message_rowid_high'), 0)) + 1"
+        ).fetchone()[0]
 
     def _insert_bulk(self, messages: list[Message]) -> None:
         """Insert with explicit rowids, then index them for FTS in one statement.
@@ -107,6 +112,11 @@ class MessageTable:
             "INSERT INTO messages_fts(rowid, content, resource_id) "
             "SELECT rowid, content, resource_id FROM messages WHERE rowid BETWEEN ? AND ?",
             [messages[0].rowid, messages[-1].rowid],
+        )
+        self.conn.execute(
+            "INSERT INTO settings(key, value) VALUES ('message_rowid_high', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [str(messages[-1].rowid)],
         )
 
     def _insert_rows(self, messages: list[Message]) -> None:

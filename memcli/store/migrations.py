@@ -8,6 +8,9 @@ common case is answered with one plain query.
 from memcli.errors import StoreError
 
 MIGRATION_SET = "memcli"
+# set in the same transaction as a migration that leaves vector codes to derive;
+# cleared only by the commit that derives them, so a killed upgrade resumes
+REINDEX_PENDING = "vector_codes_pending"
 
 _STEPS = {}
 
@@ -203,8 +206,42 @@ def m003_search_indexes(db):
             VALUES (new.rowid, new.content, new.resource_id);
         END;
         INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+        INSERT INTO settings(key, value) VALUES ('vector_codes_pending', '1');
         """,
     )
+
+
+@_step
+def m004_shared_vectors(db):
+    """Floats in one vec0 table without a resource partition, and a message-id counter.
+
+    A vec0 partition reserves a whole chunk (1,024 vectors, 1.5 MB at 384
+    dims) for each resource, so 200 users with one message each took 317 MB.
+    Search reads the resource from the codes, so the floats need no partition.
+    The counter keeps message rowids from ever being reused after a delete:
+    the observer's cursor is a rowid and must never skip a new message.
+    A database whose m003 upgrade was killed gets its codes derived again.
+    """
+    conn = db.conn
+    conn.execute(
+        "INSERT INTO settings(key, value) SELECT 'message_rowid_high', coalesce(max(rowid), 0) FROM messages"
+    )
+    old = conn.execute("SELECT 1 FROM sqlite_master WHERE name = 'vec_chunks'").fetchone()
+    if old is None:
+        return
+    dim = int(conn.execute("SELECT value FROM settings WHERE key = 'embedding_dim'").fetchone()[0])
+    conn.execute(f"CREATE VIRTUAL TABLE vec_floats USING vec0(embedding float[{dim}] distance_metric=cosine)")
+    conn.execute("INSERT INTO vec_floats(rowid, embedding) SELECT rowid, embedding FROM vec_chunks")
+    conn.execute("DROP TRIGGER IF EXISTS chunks_delete_vector")
+    conn.execute("DROP TABLE vec_chunks")
+    conn.execute(
+        "CREATE TRIGGER chunks_delete_vector AFTER DELETE ON chunks BEGIN "
+        "DELETE FROM vec_floats WHERE rowid = old.id; END"
+    )
+    chunks = conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
+    codes = conn.execute("SELECT count(*) FROM vector_codes").fetchone()[0]
+    if chunks != codes:
+        conn.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('vector_codes_pending', '1')")
 
 
 def _applied(conn) -> list[str] | None:
@@ -224,20 +261,26 @@ def known_migrations() -> list[str]:
     return list(_STEPS)
 
 
-def ensure_schema(conn, notice=None) -> list[str]:
-    """Bring the database up to date; refuse one written by a newer memcli.
-
-    Returns the names of the migrations applied now (usually none). An
-    existing database's upgrade is announced through notice(text) first,
-    since rebuilding its indexes can take a while.
-    """
-    applied = _applied(conn) or []
+def _refuse_newer(applied: list[str]) -> None:
     unknown = [name for name in applied if name not in _STEPS]
     if unknown:
         raise StoreError(
             f"this database was written by a newer memcli (migration {unknown[-1]}); "
             "upgrade memcli to use it (pip install -U memcli)"
         )
+
+
+def ensure_schema(conn, notice=None) -> list[str]:
+    """Bring the database up to date; refuse one written by a newer memcli.
+
+    Returns the names of the migrations applied now (usually none). An
+    existing database's upgrade is announced through notice(text) first,
+    since rebuilding its indexes can take a while. The whole upgrade is one
+    write transaction: processes opening an old database at once queue, and
+    the later ones find it done.
+    """
+    applied = _applied(conn) or []
+    _refuse_newer(applied)
     if len(applied) == len(_STEPS):
         return []
     if applied and notice is not None:
@@ -250,7 +293,15 @@ def ensure_schema(conn, notice=None) -> list[str]:
     migrations = sqlite_utils.Migrations(MIGRATION_SET)
     for name, fn in _STEPS.items():
         migrations(name=name)(fn)
-    # sqlite-utils manages its own transactions on the connection it wraps
-    db = sqlite_utils.Database(conn)
-    migrations.apply(db)
+    conn.execute("BEGIN IMMEDIATE")
+    try:
+        applied = _applied(conn) or []  # another process may have upgraded it meanwhile
+        _refuse_newer(applied)
+        # sqlite-utils nests each migration in a savepoint of this transaction
+        migrations.apply(sqlite_utils.Database(conn))
+        conn.execute("COMMIT")
+    except BaseException:
+        if conn.in_transaction:
+            conn.execute("ROLLBACK")
+        raise
     return [name for name in _STEPS if name not in applied]

@@ -3,6 +3,8 @@
 import json
 from dataclasses import dataclass, field
 
+from memcli.store.base import Table
+
 
 @dataclass
 class ObservationRecord:
@@ -33,10 +35,7 @@ def _record(row) -> ObservationRecord:
     return ObservationRecord(**data)
 
 
-class ObservationTable:
-    def __init__(self, conn):
-        self.conn = conn
-
+class ObservationTable(Table):
     def latest(self, scope: str, scope_id: str) -> ObservationRecord | None:
         row = self.conn.execute(
             f"SELECT {_FIELDS} FROM observations WHERE scope = ? AND scope_id = ? "

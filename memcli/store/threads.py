@@ -4,6 +4,7 @@ import json
 from typing import Any
 
 from memcli.records import Thread
+from memcli.store.base import Table
 from memcli.store.batching import in_slices
 from memcli.timefmt import now
 
@@ -37,10 +38,7 @@ def metadata_path(key: str) -> str:
     return '$."' + key.replace('"', '""') + '"'
 
 
-class ThreadTable:
-    def __init__(self, conn):
-        self.conn = conn
-
+class ThreadTable(Table):
     def ensure_resource(self, resource_id: str, at: str | None = None) -> None:
         stamp = at or now()
         self.conn.execute(
@@ -138,27 +136,6 @@ class ThreadTable:
             [at, thread_id, at],
         )
 
-    def copy_resource_memory(self, source: str, target: str) -> None:
-        """Carry a resource's working memory and observations to a resource that has none."""
-        self.ensure_resource(target)
-        self.conn.execute(
-            "UPDATE resources SET working_memory = (SELECT working_memory FROM resources WHERE id = ?) "
-            "WHERE id = ? AND working_memory IS NULL",
-            [source, target],
-        )
-        has = self.conn.execute(
-            "SELECT 1 FROM observations WHERE scope = 'resource' AND scope_id = ?", [target]
-        ).fetchone()
-        if not has:
-            self.conn.execute(
-                "INSERT INTO observations(scope, scope_id, generation, origin, observations, current_task, "
-                "suggested_response, token_count, observed_tokens, last_observed_rowid, metadata, created_at) "
-                "SELECT scope, ?, generation, origin, observations, current_task, suggested_response, "
-                "token_count, observed_tokens, NULL, metadata, created_at FROM observations "
-                "WHERE scope = 'resource' AND scope_id = ?",
-                [target, source],
-            )
-
     def delete(self, thread_id: str) -> int:
         """Delete a thread; messages, FTS rows, chunks, vectors and observations follow
         through foreign keys and triggers. Returns the number of messages removed."""
@@ -167,3 +144,25 @@ class ThreadTable:
         ).fetchone()[0]
         self.conn.execute("DELETE FROM threads WHERE id = ?", [thread_id])
         return count
+
+    def delete_resource(self, resource_id: str) -> dict:
+        """Delete a resource with everything it owns (run in a transaction): threads
+        (their messages, vectors and logs follow), its own working memory history and
+        observation logs, its vector segments, and the resource row."""
+        threads, messages = self.conn.execute(
+            "SELECT count(*), coalesce(sum((SELECT count(*) FROM messages m WHERE m.thread_id = t.id)), 0) "
+            "FROM threads t WHERE resource_id = ?",
+            [resource_id],
+        ).fetchone()
+        self.conn.execute("DELETE FROM threads WHERE resource_id = ?", [resource_id])
+        # messages are keyed to threads; any left under this resource would be another bug's orphans
+        self.conn.execute("DELETE FROM messages WHERE resource_id = ?", [resource_id])
+        for table in ("working_memory_history", "observations"):
+            self.conn.execute(f"DELETE FROM {table} WHERE scope = 'resource' AND scope_id = ?", [resource_id])
+        self.conn.execute("DELETE FROM vector_segments WHERE resource_id = ?", [resource_id])
+        self.conn.execute("DELETE FROM vector_partitions WHERE resource_id = ?", [resource_id])
+        self.conn.execute(
+            "DELETE FROM settings WHERE key = ?", [f"reflection_gave_up:resource:{resource_id}"]
+        )
+        found = self.conn.execute("DELETE FROM resources WHERE id = ?", [resource_id]).rowcount
+        return {"resource": resource_id, "existed": bool(found), "threads": threads, "messages": messages}

@@ -1,14 +1,12 @@
 """Working memory rows: the current text per scope, and every change kept."""
 
+from memcli.store.base import Table
 from memcli.timefmt import now
 
 _COLUMN = {"resource": ("resources", "id"), "thread": ("threads", "id")}
 
 
-class WorkingMemoryTable:
-    def __init__(self, conn):
-        self.conn = conn
-
+class WorkingMemoryTable(Table):
     def get(self, scope: str, scope_id: str) -> str | None:
         table, key = _COLUMN[scope]
         row = self.conn.execute(f"SELECT working_memory FROM {table} WHERE {key} = ?", [scope_id]).fetchone()

@@ -102,7 +102,7 @@ def test_killed_embedding_backfill_resumes_without_duplicates(home, local_model,
     assert store.conn.execute("SELECT count(DISTINCT message_rowid) FROM chunks").fetchone()[0] == 3000
     assert (
         store.conn.execute("SELECT count(*) FROM chunks").fetchone()[0]
-        == store.conn.execute("SELECT count(*) FROM vec_chunks").fetchone()[0]
+        == store.conn.execute("SELECT count(*) FROM vec_floats").fetchone()[0]
     )
     store.close()
 

@@ -26,3 +26,39 @@ def test_old_database_migrates_forward(cli, db_path):
     applied = [r[0] for r in store.conn.execute("SELECT name FROM _sqlite_migrations ORDER BY id")]
     assert applied == known_migrations()
     store.close()
+
+
+def test_an_interrupted_code_rebuild_is_finished_on_the_next_open(db_path, local_model, monkeypatch):
+    """#14.5: the rebuild of search codes stopped mid-way (kill -9 in the field) is
+    redone when the file is next opened, so vector recall finds everything."""
+    from memcli import Memory
+    from memcli.store import vectors
+    from memcli.store.migrations import REINDEX_PENDING
+
+    with Memory(db_path) as mem:
+        for i in range(20):
+            mem.add_message(f"note {i} about Lisbon trams", f"t{i % 2}", "alice")
+        # what an upgrade that needs codes leaves behind before it derives them
+        with mem.store.transaction():
+            mem.store.conn.execute("DELETE FROM vector_codes")
+            mem.store.set_setting(REINDEX_PENDING, "1")
+    calls = []
+    real = vectors.VectorIndex.reindex
+
+    def dies_part_way(self, progress=None):
+        calls.append(1)
+        self.conn.execute("DELETE FROM vector_segments")
+        raise KeyboardInterrupt  # the process dies mid-rebuild: its transaction is lost
+
+    monkeypatch.setattr(vectors.VectorIndex, "reindex", dies_part_way)
+    try:
+        Memory(db_path)
+    except KeyboardInterrupt:
+        pass
+    assert calls == [1]
+    monkeypatch.setattr(vectors.VectorIndex, "reindex", real)
+    with Memory(db_path) as mem:
+        assert mem.store.vectors.missing_codes() == 0
+        assert mem.store.get_setting(REINDEX_PENDING) is None
+        hits = mem.recall("Lisbon trams", resource_id="alice", mode="vector", top_k=20, message_range=0).hits
+        assert len(hits) == 20

@@ -1,0 +1,1 @@
+"""The operations of `memcli.Memory`, one module per concept, mixed into it."""

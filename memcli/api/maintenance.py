@@ -1,0 +1,141 @@
+"""Maintenance through `Memory`: embeddings, statistics, backup, optimize, vacuum,
+health checks, and deleting everything a resource owns."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+from memcli.errors import InputError, MemcliError
+
+
+class MaintenanceAPI:
+    # ---- embeddings ------------------------------------------------------------
+
+    def embed_missing(self, *, progress=None, batch_size: int = 256) -> int:
+        """Embed messages that have no vectors yet; returns how many were embedded."""
+        return self.ingest.embed_missing(progress=progress, batch_size=batch_size)
+
+    def rebuild_embeddings(self, *, progress=None) -> int:
+        """Drop every vector and embed all messages with the configured model."""
+        return self.ingest.rebuild_embeddings(progress=progress)
+
+    def embedding_status(self) -> dict:
+        from memcli import embeddings
+
+        spec = embeddings.resolve()
+        stored = self.store.vectors.model()
+        return {
+            "configured": spec.to_dict(),
+            "present": embeddings.is_present(spec),
+            "stored_model": stored[0] if stored else None,
+            "stored_dim": stored[1] if stored else None,
+            "mismatch": bool(stored and stored[0] != spec.name),
+            "missing_messages": self.store.messages.count_missing_embeddings(),
+        }
+
+    @staticmethod
+    def embedding_models() -> list[dict]:
+        """Models fastembed can run, the configured one marked."""
+        from fastembed import TextEmbedding
+
+        from memcli import embeddings
+
+        configured = embeddings.resolve().name
+        return [
+            {
+                "model": m["model"],
+                "dim": m["dim"],
+                "size_gb": m.get("size_in_GB"),
+                "configured": m["model"] == configured,
+            }
+            for m in TextEmbedding.list_supported_models()
+        ]
+
+    # ---- the database ------------------------------------------------------------
+
+    def stats(self) -> dict:
+        return self.store.stats()
+
+    def backup(self, target: Path | str) -> Path:
+        """A consistent snapshot (safe while others write) in a new file, mode 0600.
+        Written aside and renamed into place: a failure (a full disk) leaves nothing."""
+        target = Path(target)
+        if target.exists():
+            raise InputError(f"{target} already exists; choose a new file")
+        if not target.parent.is_dir():
+            raise InputError(f"no such folder: {target.parent}")
+        partial = target.with_name(f".{target.name}.partial-{os.getpid()}")
+        try:
+            self.store.backup(partial)
+            os.replace(partial, target)
+        except OSError as exc:
+            raise InputError(f"backup to {target} failed: {exc.strerror or exc}") from None
+        except MemcliError:
+            raise
+        except Exception as exc:  # the driver's own errors (disk full, I/O)
+            raise InputError(f"backup to {target} failed: {exc}") from None
+        finally:
+            for leftover in (partial, Path(f"{partial}-wal"), Path(f"{partial}-shm")):
+                leftover.unlink(missing_ok=True)
+        return target
+
+    def optimize(self) -> None:
+        """Merge the full-text index, repack vector segments, refresh query statistics."""
+        self.store.optimize()
+
+    def vacuum(self) -> tuple[int, int]:
+        """Rewrite the file without free pages; returns (bytes before, bytes after)."""
+        before = self.path.stat().st_size if self.path.exists() else 0
+        self.store.vacuum()
+        return before, self.path.stat().st_size
+
+    def doctor(self) -> list[dict]:
+        """Checks of the open database: integrity, orphans, vectors, the embedding model."""
+        checks = []
+
+        def check(name, ok, detail):
+            checks.append({"check": name, "ok": bool(ok), "detail": detail})
+
+        check("database", True, str(self.path))
+        integrity = self.store.integrity_check()
+        check("integrity", integrity == "ok", integrity)
+        orphans = self.store.vectors.orphans()
+        check("orphaned vectors", orphans == 0, str(orphans))
+        missing = self.store.vectors.missing_codes()
+        check(
+            "search codes",
+            missing == 0,
+            f"{missing} vectors without codes (run `memcli db optimize`)" if missing else "complete",
+        )
+        status = self.embedding_status()
+        spec = status["configured"]
+        check(
+            "embedding model",
+            status["present"],
+            f"{spec['name']} ({spec['source']}{', ' + spec['path'] if spec['path'] else ''})"
+            + ("" if status["present"] else " not present: keyword recall only"),
+        )
+        check(
+            "vectors match model",
+            not status["mismatch"],
+            f"stored {status['stored_model']}" if status["stored_model"] else "no vectors yet",
+        )
+        return checks
+
+    @staticmethod
+    def driver_checks() -> list[dict]:
+        """Checks that need no database: the SQLite driver and sqlite-vec."""
+        from memcli.store.connection import driver_report
+
+        return [{"check": name, "ok": ok, "detail": detail} for name, ok, detail in driver_report()]
+
+    # ---- forgetting ----------------------------------------------------------------
+
+    def delete_resource(self, resource_id: str) -> dict:
+        """Delete everything a resource owns: threads, messages, vectors, working memory
+        and its history, observation logs. One transaction. Returns what was removed."""
+        if not isinstance(resource_id, str) or not resource_id.strip():
+            raise InputError("resource id must be a non-empty string")
+        with self.store.transaction():
+            return self.store.threads.delete_resource(resource_id)

@@ -1,0 +1,108 @@
+"""Recall through `Memory`: hybrid search over messages, one query or many."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING, Any
+
+from memcli.errors import InputError
+from memcli.records import Filters
+from memcli.timefmt import optional_bound, parse_duration
+
+if TYPE_CHECKING:
+    from memcli.recall import RecallResult
+
+MAX_TOP_K = 10_000
+MAX_MESSAGE_RANGE = 100
+
+
+class RecallAPI:
+    def recall(self, query: str, **options: Any) -> RecallResult:
+        """Messages relevant to the query, best first, with neighbours as context.
+
+        Options: resource_id, thread_id, scope ('resource' or 'thread'), top_k,
+        message_range, threshold, since/until (ISO or an age like '7d'), roles,
+        mode ('hybrid', 'vector', 'keyword'), half_life ('30d' or days).
+        """
+        resource_id = options.pop("resource_id", None)
+        thread_id = options.pop("thread_id", None)
+        top_k = options.pop("top_k", None)
+        query_row = dict(query=query, resource_id=resource_id, thread_id=thread_id, top_k=top_k)
+        return self.recall_many([query_row], **options)[0]
+
+    def recall_many(
+        self,
+        queries: list[dict],
+        *,
+        scope: str = "resource",
+        top_k: int | None = None,
+        message_range: int | None = None,
+        threshold: float | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        roles: list[str] | None = None,
+        mode: str = "hybrid",
+        half_life: str | float | None = None,
+    ) -> list[RecallResult]:
+        """Answer many queries with one model load and one embedding batch.
+        Each query dict has `query` and optionally resource_id, thread_id, top_k, scope."""
+        from memcli.recall import MODES, RecallOptions, run_queries
+
+        if mode not in MODES:
+            raise InputError(f"mode must be one of {', '.join(MODES)}, not {mode!r}")
+        if threshold is not None and not 0.0 <= threshold <= 1.0:
+            raise InputError("threshold must be between 0 and 1")
+        message_range = self.settings.recall_message_range if message_range is None else message_range
+        _check_int("message_range", message_range, 0, MAX_MESSAGE_RANGE)
+        bounds = optional_bound(since), optional_bound(until)
+        half_life_days = _days(half_life)
+        texts, filters, options = [], [], []
+        for q in queries:
+            if not isinstance(q.get("query"), str) or not q["query"].strip():
+                raise InputError("query must be a non-empty string")
+            k = q.get("top_k") if q.get("top_k") is not None else top_k
+            k = self.settings.recall_top_k if k is None else k
+            _check_int("top_k", k, 1, MAX_TOP_K)
+            texts.append(q["query"])
+            filters.append(
+                self._filters(
+                    q.get("resource_id"), q.get("thread_id"), q.get("scope") or scope, bounds, roles
+                )
+            )
+            options.append(RecallOptions(k, message_range, mode, threshold, half_life_days))
+        return run_queries(self.recaller, self.store, texts, filters, options, self.ingest.embedder_or_notice)
+
+    def _filters(self, resource_id, thread_id, scope, bounds, roles) -> Filters:
+        from memcli.records import ROLES
+
+        if scope not in ("resource", "thread"):
+            raise InputError(f"scope must be resource or thread, not {scope!r}")
+        for role in roles or ():
+            if role not in ROLES:
+                raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
+        resource_id = self._checked_owner(resource_id)
+        if thread_id is not None:
+            resource_id = self.get_thread(thread_id, resource_id, counts=False).resource_id
+        elif scope == "thread":
+            raise InputError("scope 'thread' needs a thread id")
+        return Filters(
+            resource_id=resource_id,
+            thread_id=thread_id if scope == "thread" else None,
+            since=bounds[0],
+            until=bounds[1],
+            roles=tuple(roles) if roles else None,
+        )
+
+
+def _days(value: str | float | None) -> float | None:
+    if value is None or value == "":
+        return None
+    if isinstance(value, str):
+        return parse_duration(value).total_seconds() / 86400
+    if isinstance(value, bool) or not value > 0 or value == float("inf"):
+        raise InputError("half_life must be a positive number of days or an age like '30d'")
+    return float(value)
+
+
+def _check_int(name: str, value: Any, low: int, high: int) -> None:
+    if isinstance(value, bool) or not isinstance(value, int) or not low <= value <= high:
+        raise InputError(f"{name} must be a whole number from {low} to {high}, not {value!r}")

@@ -1,0 +1,217 @@
+"""The write pipeline: validate, own, count tokens, embed, store — in one transaction a batch.
+
+`Memory` composes an `Ingest` with the store and a way to get the embedder;
+nothing here imports `Memory` back. Ownership is checked inside each write
+transaction, so two writers can never give one thread two owners.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import IO
+
+from memcli import tokens
+from memcli.errors import EmbeddingUnavailable, InputError, OwnershipError
+from memcli.io.jsonl import message_from_obj, read_lines
+from memcli.records import Message, Thread
+from memcli.store.vectors import ModelMismatch
+
+IMPORT_BATCH = 512
+
+Progress = Callable[[int, int | None], None]
+
+
+@dataclass
+class WriteSummary:
+    written: int = 0  # new or changed messages
+    unchanged: int = 0
+    embedded: int = 0  # messages that got vectors
+    threads_created: int = 0
+    notices: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict:
+        return {
+            "written": self.written,
+            "unchanged": self.unchanged,
+            "embedded": self.embedded,
+            "threads_created": self.threads_created,
+        }
+
+
+class Ingest:
+    def __init__(self, store, embedder: Callable[[], object]):
+        """embedder() returns the loaded embedding model or raises EmbeddingUnavailable."""
+        self.store = store
+        self._embedder = embedder
+
+    def embedder_or_notice(self, notices: list[str]):
+        """The embedder, or None with the reason added to notices (keyword recall goes on)."""
+        try:
+            embedder = self._embedder()
+        except EmbeddingUnavailable as exc:
+            notices.append(f"semantic recall is off: {exc}")
+            return None
+        try:
+            self.store.vectors.check_model(embedder.name)
+        except ModelMismatch as exc:
+            notices.append(str(exc))
+            return None
+        return embedder
+
+    # ---- messages ------------------------------------------------------------
+
+    def save(self, messages: Iterable[Message | dict], *, embed: bool = True) -> WriteSummary:
+        """Validate and store messages in one transaction, with their vectors."""
+        batch = [m if isinstance(m, Message) else message_from_obj(m) for m in messages]
+        summary = WriteSummary()
+        embedder = self.embedder_or_notice(summary.notices) if embed and batch else None
+        self.write_batch(batch, embedder, summary)
+        return summary
+
+    def write_batch(self, batch: list[Message], embedder, summary: WriteSummary) -> None:
+        from memcli import indexing
+
+        counts = tokens.count_many([m.content for m in batch])
+        for m, n in zip(batch, counts):
+            m.token_count = n
+        prepared = None
+        if embedder is not None:
+            prepared = indexing.prepare(embedder, batch, known=self.store.vectors.known)
+        with self.store.transaction():
+            # owners read and threads created under the write lock: another writer
+            # cannot create the same thread for someone else in between
+            known = self.store.threads.owners(list({m.thread_id for m in batch}))
+            for m in batch:
+                owner = known.get(m.thread_id)
+                if owner is None:
+                    known[m.thread_id] = m.resource_id
+                    self.store.threads.insert(
+                        Thread(id=m.thread_id, resource_id=m.resource_id, created_at=m.created_at)
+                    )
+                    summary.threads_created += 1
+                elif owner != m.resource_id:
+                    raise OwnershipError(m.thread_id, owner, m.resource_id)
+            written, unchanged = self.store.messages.upsert_many(batch)
+            summary.written += len(written)
+            summary.unchanged += unchanged
+            newest: dict[str, str] = {}
+            for m in batch:
+                newest[m.thread_id] = max(newest.get(m.thread_id, ""), m.created_at)
+            for tid, at in newest.items():
+                self.store.threads.touch(tid, at)
+            if prepared is not None:
+                self.store.vectors.ensure(embedder.name, embedder.dim)
+                need = set(written) | self.store.vectors.without_chunks([m.rowid for m in batch])
+                rows = list(indexing.chunk_vectors(batch, prepared, need))
+                self.store.vectors.add(rows)
+                summary.embedded += len({r.message_rowid for r in rows})
+
+    # ---- import ----------------------------------------------------------------
+
+    def import_jsonl(
+        self,
+        stream: IO[bytes],
+        *,
+        thread_id: str | None = None,
+        resource_id: str | None = None,
+        embed: bool = True,
+        progress: Progress | None = None,
+        batch_size: int = IMPORT_BATCH,
+    ) -> WriteSummary:
+        """Import JSONL from a seekable binary stream.
+
+        Two passes: the first validates every line (and ownership) so a bad
+        line anywhere writes nothing; the second writes batches, each in one
+        transaction with its vectors (owners checked again under the lock).
+        Re-importing the same lines is a no-op.
+        """
+        total = self._validate(stream, thread_id, resource_id)
+        stream.seek(0)
+        summary = WriteSummary()
+        embedder = self.embedder_or_notice(summary.notices) if embed and total else None
+        done = 0
+        batch: list[Message] = []
+        for _, m in read_lines(stream, thread_id=thread_id, resource_id=resource_id):
+            batch.append(m)
+            if len(batch) >= batch_size:
+                self.write_batch(batch, embedder, summary)
+                done += len(batch)
+                batch = []
+                if progress:
+                    progress(done, total)
+        if batch:
+            self.write_batch(batch, embedder, summary)
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        return summary
+
+    def _validate(self, stream: IO[bytes], thread_id: str | None, resource_id: str | None) -> int:
+        """First pass: every line well-formed, one owner per thread, ids not in another thread."""
+        total = 0
+        owners: dict[str, str] = {}
+        ids: dict[str, str] = {}
+        threads: dict[str, str] = {}
+        pending: list[tuple[int, Message]] = []
+        for number, m in read_lines(stream, thread_id=thread_id, resource_id=resource_id):
+            total += 1
+            owner = owners.setdefault(m.thread_id, m.resource_id)
+            if owner != m.resource_id:
+                raise InputError(f"line {number}: {OwnershipError(m.thread_id, owner, m.resource_id)}")
+            # the thread string seen first, shared: one per thread instead of one per line
+            thread = threads.setdefault(m.thread_id, m.thread_id)
+            if ids.setdefault(m.id, thread) != thread:
+                raise InputError(f"line {number}: message id {m.id} appears in two threads")
+            pending.append((number, m))
+            if len(pending) >= 500:
+                self._check_known_ids(pending)
+                pending = []
+        self._check_known_ids(pending)
+        stored = self.store.threads.owners(list(owners))
+        for tid, owner in stored.items():
+            if owners[tid] != owner:
+                raise OwnershipError(tid, owner, owners[tid])
+        return total
+
+    def _check_known_ids(self, lines: list[tuple[int, Message]]) -> None:
+        """An id already stored in another thread cannot be imported into this one."""
+        known = self.store.messages.by_ids([m.id for _, m in lines])
+        for number, m in lines:
+            old = known.get(m.id)
+            if old is not None and old.thread_id != m.thread_id:
+                raise InputError(
+                    f"line {number}: message id {m.id} already belongs to thread {old.thread_id}"
+                )
+
+    # ---- embedding backfill ------------------------------------------------------
+
+    def embed_missing(self, *, progress: Progress | None = None, batch_size: int = 256) -> int:
+        """Embed messages that have no vectors yet; returns how many were embedded."""
+        from memcli import indexing
+
+        embedder = self._embedder()
+        self.store.vectors.check_model(embedder.name)
+        total = self.store.messages.count_missing_embeddings()
+        done, after = 0, 0
+        while True:
+            batch = self.store.messages.missing_embeddings(batch_size, after)
+            if not batch:
+                break
+            after = batch[-1].rowid
+            prepared = indexing.prepare(embedder, batch, known=self.store.vectors.known)
+            with self.store.transaction():
+                self.store.vectors.ensure(embedder.name, embedder.dim)
+                still = self.store.vectors.without_chunks([m.rowid for m in batch])
+                self.store.vectors.add(list(indexing.chunk_vectors(batch, prepared, still)))
+            done += len(batch)
+            if progress:
+                progress(done, total)
+        return done
+
+    def rebuild_embeddings(self, *, progress: Progress | None = None) -> int:
+        """Drop every vector and embed all messages with the configured model."""
+        self._embedder()
+        with self.store.transaction():
+            self.store.vectors.drop_all()
+        return self.embed_missing(progress=progress)

@@ -1,0 +1,88 @@
+"""Settings resolved in one place: flag > environment > config file > default.
+
+The CLI and the MCP server build one `Settings` from their flags and hand it
+to `Memory`; nothing below reads the environment or the config file for
+these values again. Every value is checked here, so a bad one is a one-line
+error naming where it came from, not a crash later.
+"""
+
+from dataclasses import dataclass, fields, replace
+from typing import Any
+
+from memcli import config
+
+DEFAULT_RESOURCE = "default"
+
+# Settings field -> config key
+_KEYS = {
+    "resource": "resource",
+    "model": "model",
+    "api_base": "api_base",
+    "timeout": "timeout",
+    "recall_top_k": "recall.top_k",
+    "recall_message_range": "recall.message_range",
+    "observation_enabled": "observation.enabled",
+    "observation_tokens": "observation.message_tokens",
+    "observation_model": "observation.model",
+    "reflection_tokens": "reflection.observation_tokens",
+    "reflection_model": "reflection.model",
+    "title_model": "title.model",
+}
+
+
+@dataclass(frozen=True)
+class Settings:
+    db: str | None = None  # a path or postgresql:// URL; None: MEMCLI_DB or the default file
+    resource: str | None = None  # the default owner; None: "default", and owners are not checked
+    model: str | None = None
+    api_base: str | None = None
+    timeout: float = 120.0
+    recall_top_k: int = 4
+    recall_message_range: int = 1
+    observation_enabled: bool = True
+    observation_tokens: int = 30_000
+    observation_model: str | None = None
+    reflection_tokens: int = 40_000
+    reflection_model: str | None = None
+    title_model: str | None = None
+
+    @classmethod
+    def resolve(cls, **flags: Any) -> "Settings":
+        """Environment and config file under the given flags (None means not given)."""
+        values: dict[str, Any] = {}
+        for name, key in _KEYS.items():
+            flag = flags.pop(name, None)
+            values[name] = (
+                config.check(key, flag, "the command line") if flag is not None else config.resolve(key)[0]
+            )
+        db = flags.pop("db", None)
+        if flags:
+            raise TypeError(f"unknown settings: {', '.join(flags)}")
+        return cls(db=db, **values)
+
+    def with_flags(self, **flags: Any) -> "Settings":
+        """A copy with the given (non-None) flags checked and applied."""
+        known = {f.name for f in fields(self)}
+        changes = {}
+        for name, value in flags.items():
+            if name not in known:
+                raise TypeError(f"unknown setting {name}")
+            if value is not None:
+                changes[name] = (
+                    config.check(_KEYS[name], value, "the command line") if name in _KEYS else value
+                )
+        return replace(self, **changes)
+
+    @property
+    def owner(self) -> str:
+        """The resource that owns what is created without one."""
+        return self.resource or DEFAULT_RESOURCE
+
+    def model_for(self, kind: str) -> str | None:
+        """The model for chat, observation, reflection or title (each falls back to chat's)."""
+        specific = {
+            "observation": self.observation_model,
+            "reflection": self.reflection_model,
+            "title": self.title_model,
+        }.get(kind)
+        return specific or self.model
