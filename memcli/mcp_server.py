@@ -57,12 +57,16 @@ def build_server(memory: Memory, *, pinned: str | None = None):
         ),
     )
 
-    def resource_for(resource_id: str | None) -> str | None:
+    def resource_for(resource_id: str | None) -> str:
+        """The resource a call acts for; never "every resource" by omission."""
         if pinned is not None:
             if resource_id not in (None, pinned):
                 raise InputError(f"this server serves resource {pinned} only, not {resource_id}")
             return pinned
-        return resource_id
+        resource = resource_id or memory.settings.resource
+        if not resource:
+            raise InputError("resource_id is required (or start the server with memcli mcp --resource R)")
+        return resource
 
     def tool(read_only: bool, **kwargs):
         """server.tool, with memcli errors turned into tool errors."""

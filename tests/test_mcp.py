@@ -27,7 +27,8 @@ def _text(result) -> str:
 
 def test_mcp_tools_and_resources(cli, local_model):
     assert cli("import", str(EXAMPLE)).code == 0
-    env = dict(os.environ)
+    # resources (memcli://threads...) act for the configured resource, never for all
+    env = {**os.environ, "MEMCLI_RESOURCE": "alice"}
 
     async def body(session):
         tools = {t.name for t in (await session.list_tools()).tools}
@@ -65,3 +66,61 @@ def test_mcp_tools_and_resources(cli, local_model):
 
     assert asyncio.run(_session_run(env, body))
     assert cli("messages", "list", "-t", "mcp-1", "--json").json()[0]["resource_id"] == "alice"
+
+
+def test_a_pinned_server_serves_one_resource_only(cli):
+    """#14.14: `memcli mcp --resource bob` never shows or takes alice's data."""
+    from memcli import Memory
+
+    with Memory() as mem:
+        mem.add_message("alice's secret", "t-alice", "alice", embed=False)
+        mem.add_message("bob's note", "t-bob", "bob", embed=False)
+    env = dict(os.environ)
+
+    async def body(session):
+        listed = json.loads((await session.read_resource("memcli://threads")).contents[0].text)
+        assert [t["id"] for t in listed] == ["t-bob"]
+        refused = await session.call_tool("observations_show", {"thread_id": "t-alice"})
+        assert refused.is_error and "alice" in _text(refused)
+        other = await session.call_tool("recall", {"query": "secret", "resource_id": "alice"})
+        assert other.is_error and "serves resource bob only" in _text(other)
+        mine = await session.call_tool("recall", {"query": "note"})
+        assert "bob's note" in _text(mine) and "secret" not in _text(mine)
+        bad = await session.call_tool("recall", {"query": "note", "top_k": -1})
+        assert bad.is_error
+        try:
+            await session.read_resource("memcli://threads/t-alice")
+            raise AssertionError("alice's thread was served to bob's server")
+        except Exception as exc:  # the SDK raises the server's error
+            assert "alice" in str(exc)
+
+    async def run():
+        from mcp import ClientSession
+        from mcp.client.stdio import StdioServerParameters, stdio_client
+
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "memcli", "mcp", "--resource", "bob"], env=env
+        )
+        with open(os.devnull, "w") as errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    await body(session)
+
+    asyncio.run(run())
+
+
+def test_an_unpinned_server_needs_a_resource(cli):
+    """#18: no silent 'default' (or every resource) when resource_id is left out."""
+    from memcli import Memory
+
+    with Memory() as mem:
+        mem.add_message("alice lives in Lisbon", "t-alice", "alice", embed=False)
+
+    async def body(session):
+        missing = await session.call_tool("recall", {"query": "Lisbon"})
+        assert missing.is_error and "resource_id is required" in _text(missing)
+        found = await session.call_tool("recall", {"query": "Lisbon", "resource_id": "alice"})
+        assert "Lisbon" in _text(found)
+
+    asyncio.run(_session_run(dict(os.environ), body))

@@ -23,12 +23,14 @@ WRITER = textwrap.dedent(
 
 READER = textwrap.dedent(
     """
-    import sys, time
+    import os, sys
     from memcli import Memory
     mem = Memory()
     checks = 0
-    deadline = time.time() + float(sys.argv[2])
-    while time.time() < deadline:
+    # read until the test says every writer is done (a file appears), then one more round
+    done_flag = sys.argv[2]
+    while True:
+        finished = os.path.exists(done_flag)
         for resource in ("r0", "r1"):
             result = mem.recall("note about topic 3", resource_id=resource, top_k=10, message_range=1)
             for hit in result.hits:
@@ -39,12 +41,14 @@ READER = textwrap.dedent(
                     "SELECT count(*) FROM chunks WHERE message_rowid = ?", [m.rowid]).fetchone()[0]
                 assert chunks >= 1, (m.id, chunks)
                 checks += 1
+        if finished:
+            break
     print(checks)
     """
 )
 
 
-def test_four_writers_two_readers(home, local_model, db_path):
+def test_four_writers_two_readers(home, local_model, db_path, tmp_path):
     from memcli import Memory
 
     Memory(db_path).close()  # create the schema once
@@ -55,7 +59,7 @@ def test_four_writers_two_readers(home, local_model, db_path):
     ]
     readers = [
         subprocess.Popen(
-            [sys.executable, "-c", READER, str(r), "25"],
+            [sys.executable, "-c", READER, str(r), str(tmp_path / "writers-done")],
             env=env,
             stdout=subprocess.PIPE,
             stderr=subprocess.PIPE,
@@ -67,6 +71,7 @@ def test_four_writers_two_readers(home, local_model, db_path):
         _, err = p.communicate(timeout=600)
         assert p.returncode == 0, err
         assert "locked" not in err
+    (tmp_path / "writers-done").touch()
     for p in readers:
         out, err = p.communicate(timeout=600)
         assert p.returncode == 0, err

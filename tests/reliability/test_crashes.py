@@ -24,11 +24,34 @@ def _memcli(*args, env=None, **kw):
     )
 
 
-def _kill_after(proc, seconds):
-    time.sleep(seconds)
-    if proc.poll() is None:
-        proc.send_signal(signal.SIGKILL)
+def _kill_when(proc, ready, timeout=120) -> bool:
+    """SIGKILL proc as soon as ready() sees its work under way; True if the kill landed
+    while it was still running (mid-work), False if it had already exited."""
+    deadline = time.monotonic() + timeout
+    while proc.poll() is None and time.monotonic() < deadline:
+        if ready():
+            proc.send_signal(signal.SIGKILL)
+            proc.wait()
+            return proc.returncode == -signal.SIGKILL
+        time.sleep(0.002)
     proc.wait()
+    return False
+
+
+def _count(db_path, sql) -> int:
+    """A read of the file as it is now (stdlib sqlite3: these tables need no extension)."""
+    import sqlite3
+
+    if not db_path.exists():
+        return 0
+    try:
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True, timeout=5)
+        try:
+            return conn.execute(sql).fetchone()[0]
+        finally:
+            conn.close()
+    except sqlite3.Error:
+        return 0
 
 
 def _check(db_path):
@@ -63,26 +86,36 @@ def big_file(tmp_path):
 
 def test_killed_imports_leave_whole_batches_and_resume(home, db_path, big_file):
     rng = random.Random(1234)
+    landed = 0
     for _ in range(TRIALS):
         if db_path.exists():
             for suffix in ("", "-wal", "-shm"):
                 p = db_path.with_name(db_path.name + suffix)
                 if p.exists():
                     p.unlink()
-        _kill_after(_memcli("import", str(big_file), "--no-embed"), rng.uniform(0.3, 2.5))
+        target = 512 * rng.randint(1, 4)  # of 6 batches: the kill lands between two commits
+        proc = _memcli("import", str(big_file), "--no-embed")
+        landed += _kill_when(proc, lambda: _count(db_path, "SELECT count(*) FROM messages") >= target)
         count, distinct = _check(db_path)
         assert count == distinct and (count % 512 == 0 or count == 3000), count  # whole batches only
         done = _memcli("import", str(big_file), "--no-embed")
         assert done.wait(timeout=120) == 0, done.stderr.read()
         assert _check(db_path) == (3000, 3000)
+    assert landed == TRIALS  # every kill hit a running import with work left
 
 
 def test_killed_embedding_backfill_resumes_without_duplicates(home, local_model, db_path, big_file):
     first = _memcli("import", str(big_file), "--no-embed")
     assert first.wait(timeout=120) == 0
     rng = random.Random(99)
+    landed = 0
+    chunks = "SELECT count(DISTINCT message_rowid) FROM chunks"
     for _ in range(TRIALS):
-        _kill_after(_memcli("embed"), rng.uniform(1.0, 4.0))
+        start = _count(db_path, chunks)
+        if start >= 3000 - 512:
+            break  # too little left to kill mid-way; the final run below finishes it
+        target = start + rng.randint(1, 256)
+        landed += _kill_when(_memcli("embed"), lambda t=target: _count(db_path, chunks) >= t)
         _check(db_path)
         from memcli.store import Store
 
@@ -94,6 +127,7 @@ def test_killed_embedding_backfill_resumes_without_duplicates(home, local_model,
         ).fetchone()[0]
         store.close()
         assert partial == 0
+    assert landed >= 5  # each batch of 256 is one commit: some kills, all mid-run
     done = _memcli("embed")
     assert done.wait(timeout=600) == 0, done.stderr.read()
     from memcli.store import Store
@@ -130,11 +164,28 @@ def test_killed_observer_runs_observe_each_message_once(home, db_path, llm_serve
     importer.communicate("".join(json.dumps(r) + "\n" for r in rows).encode())
     assert importer.returncode == 0
     rng = random.Random(7)
+    landed = 0
+    generations = "SELECT count(*) FROM observations"
     for _ in range(TRIALS):
-        llm_server.script([slow(rng.uniform(0, 0.5), reply(GOOD)) for _ in range(4)])
-        _kill_after(_memcli("observe", "-t", "t", "--force"), rng.uniform(3.0, 7.0))
+        before = _count(db_path, generations)
+        if before >= 1:
+            break  # a generation is written: the last run below must observe only the rest
+        # the kill lands while the observer waits for the model, before any commit
+        llm_server.script([slow(rng.uniform(1.0, 2.0), reply(GOOD)) for _ in range(4)])
+        asked = len(llm_server.requests)
+        landed += _kill_when(
+            _memcli("observe", "-t", "t", "--force"), lambda a=asked: len(llm_server.requests) > a
+        )
+        assert _count(db_path, generations) == before  # nothing half-written
         _check(db_path)
         llm_server._script.clear()
+    assert landed == TRIALS
+    # and once between two batches: the first generation is committed, the second is not
+    llm_server.script([reply(GOOD)] + [slow(2.0, reply(GOOD)) for _ in range(3)])
+    proc = _memcli("observe", "-t", "t", "--force")
+    assert _kill_when(proc, lambda: _count(db_path, generations) >= 1)
+    assert _count(db_path, generations) == 1
+    llm_server._script.clear()
     llm_server.script([reply(GOOD)] * 4)
     done = _memcli("observe", "-t", "t", "--force")
     assert done.wait(timeout=120) == 0, done.stderr.read()

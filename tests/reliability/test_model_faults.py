@@ -3,13 +3,14 @@
 from fake_llm import error, reply, slow, tool_call, truncated
 
 
-def test_truncated_stream_does_not_crash_or_lose_the_prompt(cli, llm_server):
-    # litellm closes a cut OpenAI stream with a synthesized finish reason, so the
-    # cut cannot be told from a short reply on this path (noted in RESULTS.md)
-    llm_server.script([truncated("this reply will be cut off somewhere")])
+def test_a_cut_stream_is_an_error_not_a_reply_and_is_not_printed_twice(cli, llm_server):
+    """#14.15: part of the reply is on the screen, so it is not retried (that printed the
+    partial reply and then the whole one); the cut reply is not saved as complete."""
+    llm_server.script([truncated("this reply will be cut off somewhere"), reply("never sent")])
     r = cli("ask", "hi", "-t", "cut", "--no-title")
-    assert r.code == 0 and "Traceback" not in r.err
-    assert cli("messages", "list", "-t", "cut", "--json").json()[0]["content"] == "hi"
+    assert r.code == 1 and "broke off" in r.err and r.err.count("\n") == 1
+    assert r.out.startswith("this reply") and "never sent" not in r.out
+    assert [m["role"] for m in cli("messages", "list", "-t", "cut", "--json").json()] == ["user"]
 
 
 def test_timeout_is_retried(cli, llm_server, monkeypatch):
