@@ -37,6 +37,11 @@ def slow(seconds: float, then: dict) -> dict:
     return {"kind": "slow", "seconds": seconds, "then": then}
 
 
+def gate(event, then: dict) -> dict:
+    """Answer `then` once the test sets event (held outside the server's lock)."""
+    return {"kind": "gate", "event": event, "then": then}
+
+
 class FakeLLM:
     def __init__(self, responder=None):
         """responder(body) -> step, when the script is empty (for benchmarks)."""
@@ -84,6 +89,9 @@ class FakeLLM:
     def _answer(self, h, body: dict, step: dict) -> None:
         if step["kind"] == "slow":
             time.sleep(step["seconds"])
+            step = step["then"]
+        if step["kind"] == "gate":
+            step["event"].wait(60)
             step = step["then"]
         if step["kind"] == "error":
             payload = json.dumps(
