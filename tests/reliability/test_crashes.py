@@ -95,7 +95,7 @@ def test_killed_imports_leave_whole_batches_and_resume(home, db_path, big_file):
                     p.unlink()
         target = 512 * rng.randint(1, 4)  # of 6 batches: the kill lands between two commits
         proc = _memcli("import", str(big_file), "--no-embed")
-        landed += _kill_when(proc, lambda: _count(db_path, "SELECT count(*) FROM messages") >= target)
+        landed += _kill_when(proc, lambda t=target: _count(db_path, "SELECT count(*) FROM messages") >= t)
         count, distinct = _check(db_path)
         assert count == distinct and (count % 512 == 0 or count == 3000), count  # whole batches only
         done = _memcli("import", str(big_file), "--no-embed")
