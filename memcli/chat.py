@@ -46,6 +46,8 @@ class ChatSettings:
     observation_tokens: int | None = None  # None: settings (config/env/default)
     reflection_tokens: int | None = None
     observation_model: str | None = None  # None: the settings' observation.model, else the chat model
+    memories_top_k: int = 5  # facts memory shown to the model
+    extract_memories: bool = False  # extract facts after each turn (config memories.extract)
 
 
 OBSERVATIONS_INTRO = (
@@ -55,6 +57,7 @@ OBSERVATIONS_INTRO = (
 )
 
 
+MEMORIES_INTRO = "Facts you remember about the user (current; the newest knowledge wins):"
 RESOURCE_INTRO = "Your observations across all your conversations with this user:"
 
 
@@ -145,6 +148,17 @@ class ChatSession:
         notices += result.notices
         return [h.message for h in result.hits if h.message.thread_id != s.thread_id]
 
+    def _memories_block(self, prompt: str) -> str | None:
+        """The current facts most relevant to the prompt, with since-when."""
+        s = self.settings
+        if not prompt.strip():
+            return None
+        found = self.memory.search_memories(prompt, resource_id=s.resource_id, top_k=s.memories_top_k)
+        if not found:
+            return None
+        lines = [f"- {v.text}" + (f" (since {v.valid_from[:10]})" if v.valid_from else "") for v, _ in found]
+        return MEMORIES_INTRO + "\n" + "\n".join(lines)
+
     def plan(
         self, prompt: str, notices: list[str] | None = None, saved: Message | None = None
     ) -> context.ContextPlan:
@@ -161,6 +175,7 @@ class ChatSession:
             if s.memory
             else None,
             observations=observations_block(*records),
+            memories=self._memories_block(prompt) if s.memory else None,
             recalled=self._recalled(prompt, notices) if s.memory else [],
             history=self._history(records, saved) if s.memory else [],
             user=prompt,
@@ -202,6 +217,8 @@ class ChatSession:
         title = self._title(prompt) if s.titles and first_exchange else None
         if s.observational and s.memory:
             notices += self._maintain_observations()
+        if s.extract_memories and s.memory:
+            notices += self._extract_memories()
         return TurnResult(
             reply.content, plan, s.thread_id, usage, updated, title, list(dict.fromkeys(notices))
         )
@@ -278,6 +295,15 @@ class ChatSession:
         except MemcliError as exc:
             notes.append(f"observational memory skipped this turn: {exc}")
         return notes
+
+    def _extract_memories(self) -> list[str]:
+        """Facts from this turn (after the reply went out); a failure is reported, not raised."""
+        try:
+            done = self.memory.extract_memories(thread_id=self.settings.thread_id)
+        except MemcliError as exc:
+            return [f"facts extraction skipped this turn: {exc}"]
+        changed = len(done.added) + len(done.updated) + len(done.deleted)
+        return [f"facts memory: {changed} changes"] if changed else []
 
     def _run_tool(self, call) -> str:
         """Apply a tool call; the result text goes back to the model. Nothing is

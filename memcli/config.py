@@ -77,6 +77,9 @@ KNOWN: dict[str, Key] = {
     ),
     "reflection.model": Key(None, None, "model for the Reflector (default: model)"),
     "title.model": Key(None, None, "model that titles new threads (default: model)"),
+    "memories.extract": Key(
+        "MEMCLI_EXTRACT_MEMORIES", False, "extract facts memories after each chat turn", bool
+    ),
 }
 
 _BOOLS = {

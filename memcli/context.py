@@ -1,7 +1,7 @@
 """What the model sees: assembled in a stable order and fitted to a token budget.
 
 Order (most stable first, so providers can cache the prompt prefix):
-system prompt -> working memory -> observations -> messages recalled from
+system prompt -> working memory -> facts memory -> observations -> messages recalled from
 other threads -> this thread's history -> the new user message. History is
 trimmed oldest-first when the budget is exceeded, and the plan records
 exactly what was cut.
@@ -19,7 +19,7 @@ PER_MESSAGE = 4  # role and framing tokens per chat message (OpenAI's accounting
 REPLY_PRIMING = 3
 TRIM_HEADROOM = 0.25  # trim to 75% of the budget so the prefix stays stable for several turns
 
-SECTIONS = ("system", "working_memory", "observations", "recalled", "history", "user", "tools")
+SECTIONS = ("system", "working_memory", "memories", "observations", "recalled", "history", "user", "tools")
 
 
 @dataclass
@@ -84,6 +84,7 @@ def build(
     system: str | None,
     working_memory: str | None,
     observations: str | None,
+    memories: str | None = None,
     recalled: list[Message],
     history: list[Message],
     user: str,
@@ -96,6 +97,8 @@ def build(
         head.append(("system", {"role": "system", "content": system}))
     if working_memory:
         head.append(("working_memory", {"role": "system", "content": working_memory}))
+    if memories:
+        head.append(("memories", {"role": "system", "content": memories}))
     if observations:
         head.append(("observations", {"role": "system", "content": observations}))
     if recalled:

@@ -37,9 +37,9 @@ class NotFoundError(MemcliError):
 class OwnershipError(MemcliError):
     exit_code = ExitCode.WRONG_OWNER
 
-    def __init__(self, thread_id: str, owner: str, asked: str):
+    def __init__(self, thread_id: str, owner: str, asked: str, *, kind: str = "Thread"):
         super().__init__(
-            f"Thread with id {thread_id} is for resource with id {owner} but resource {asked} was queried"
+            f"{kind} with id {thread_id} is for resource with id {owner} but resource {asked} was queried"
         )
         self.thread_id, self.owner, self.asked = thread_id, owner, asked
 

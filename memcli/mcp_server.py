@@ -1,7 +1,8 @@
 """`memcli mcp`: memory for agent clients over the Model Context Protocol (stdio).
 
 Tools: recall, remember, working_memory_get, working_memory_update,
-threads_list, observations_show. Resources: memcli://threads and
+threads_list, observations_show, and the facts memory's add_memory,
+search_memories, update_memory, delete_memory, memory_history. Resources: memcli://threads and
 memcli://threads/{thread_id}. Built on the official `mcp` SDK (2.x: MCPServer).
 
 Like the CLI, this module only parses, calls `Memory` and renders. With
@@ -138,6 +139,51 @@ def build_server(memory: Memory, *, pinned: str | None = None):
     def observations_show(resource_id: ResourceArg = None, thread_id: ThreadArg = None) -> dict[str, Any]:
         record = memory.get_observations(resource_id=resource_for(resource_id), thread_id=thread_id)
         return {} if record is None else dict(record.__dict__)
+
+    MemoryId = Annotated[str, Field(min_length=1, description="A memory id from search_memories.")]
+
+    @tool(False, description="Remember a durable fact about the user (facts memory); returns it with its id.")
+    def add_memory(
+        text: Annotated[str, Field(min_length=1, description="The fact, as a short sentence.")],
+        resource_id: ResourceArg = None,
+        category: Annotated[str | None, Field(description="A short category: home, work, food, ...")] = None,
+        valid_from: Annotated[str | None, Field(description="ISO date since when it is true.")] = None,
+    ) -> dict[str, Any]:
+        v = memory.add_memory(
+            text, resource_id=resource_for(resource_id), category=category, valid_from=valid_from, actor="mcp"
+        )
+        return v.to_dict()
+
+    @tool(True, description="Facts remembered about the user that are relevant to a query, best first.")
+    def search_memories(
+        query: Annotated[str, Field(min_length=1, description="What to look for.")],
+        resource_id: ResourceArg = None,
+        top_k: Annotated[int, Field(ge=1, le=1000, description="How many memories to return.")] = 10,
+        as_of: Annotated[
+            str | None, Field(description="What was true then: ISO date or age like 30d.")
+        ] = None,
+    ) -> list[dict[str, Any]]:
+        found = memory.search_memories(query, resource_id=resource_for(resource_id), top_k=top_k, as_of=as_of)
+        return [{**v.to_dict(), "score": round(score, 4)} for v, score in found]
+
+    @tool(False, description="Change a remembered fact: a new version, the old one kept in its history.")
+    def update_memory(
+        memory_id: MemoryId,
+        text: Annotated[str, Field(min_length=1, description="The new text of the fact.")],
+        resource_id: ResourceArg = None,
+    ) -> dict[str, Any]:
+        return memory.update_memory(
+            memory_id, text, resource_id=resource_for(resource_id), actor="mcp"
+        ).to_dict()
+
+    @tool(False, description="End a remembered fact that is no longer true (its history is kept).")
+    def delete_memory(memory_id: MemoryId, resource_id: ResourceArg = None) -> str:
+        memory.delete_memory(memory_id, resource_id=resource_for(resource_id), actor="mcp")
+        return "ok"
+
+    @tool(True, description="Every version of a remembered fact, oldest first, with sources and dates.")
+    def memory_history(memory_id: MemoryId, resource_id: ResourceArg = None) -> list[dict[str, Any]]:
+        return [v.to_dict() for v in memory.memory_history(memory_id, resource_id=resource_for(resource_id))]
 
     @server.resource("memcli://threads", mime_type="application/json", description="Threads, newest first")
     def all_threads() -> str:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from memcli.api.conversation import ConversationAPI
 from memcli.api.lineage import LineageAPI
 from memcli.api.maintenance import MaintenanceAPI
+from memcli.api.memories import MemoriesAPI
 from memcli.api.observations import ObservationsAPI
 from memcli.api.recalling import MAX_MESSAGE_RANGE, MAX_TOP_K, RecallAPI
 from memcli.api.transfer import TransferAPI
@@ -77,7 +78,14 @@ class ThreadPage:
 
 
 class Memory(
-    RecallAPI, LineageAPI, WorkingMemoryAPI, ObservationsAPI, ConversationAPI, TransferAPI, MaintenanceAPI
+    RecallAPI,
+    LineageAPI,
+    WorkingMemoryAPI,
+    ObservationsAPI,
+    MemoriesAPI,
+    ConversationAPI,
+    TransferAPI,
+    MaintenanceAPI,
 ):
     def __init__(
         self,
@@ -305,6 +313,12 @@ class Memory(
             offset=offset,
             limit=limit,
         )
+
+    def list_messages_by_id(self, ids: list[str], *, resource_id: str | None = None) -> list[Message]:
+        """These messages (missing ones left out), only those the resource owns."""
+        asked = self._checked_owner(resource_id)
+        found = self.store.messages.by_ids(ids)
+        return [found[i] for i in ids if i in found and (asked is None or found[i].resource_id == asked)]
 
     def thread_totals(self, thread_id: str, resource_id: str | None = None) -> tuple[int, int]:
         """(messages, tokens) stored in a thread."""

@@ -27,6 +27,7 @@ _KEYS = {
     "reflection_tokens": "reflection.observation_tokens",
     "reflection_model": "reflection.model",
     "title_model": "title.model",
+    "memories_extract": "memories.extract",
 }
 
 
@@ -45,6 +46,7 @@ class Settings:
     reflection_tokens: int = 40_000
     reflection_model: str | None = None
     title_model: str | None = None
+    memories_extract: bool = False
 
     @classmethod
     def resolve(cls, **flags: Any) -> "Settings":

@@ -51,6 +51,7 @@ class ConversationAPI:
             max_context=max_context,
             titles=titles and memory,
             observational=self.settings.observation_enabled,
+            extract_memories=self.settings.memories_extract,
         )
         chat_llm = self.llm("chat", model)
         title_llm = self.llm("title", title_model) if (title_model or self.settings.title_model) else None

@@ -67,6 +67,11 @@ COMMANDS = {
         "app",
         "The working memory: a small profile kept per resource or per thread.",
     ),
+    "memories": (
+        "memcli.cli.memories",
+        "app",
+        "Facts memory: what a model learned about a user, versioned, with sources.",
+    ),
     "observations": (
         "memcli.cli.observe",
         "app",

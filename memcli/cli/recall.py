@@ -78,6 +78,12 @@ def recall(
         str | None,
         typer.Option("--format", "-f", help="table, json, nl or context (a prompt-ready transcript)."),
     ] = None,
+    include: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--include", help="Also return facts memories ('memories'), with their source messages."
+        ),
+    ] = None,
 ) -> None:
     """Find past messages by meaning and by words (hybrid vector + keyword search).
 
@@ -125,12 +131,16 @@ def recall(
                 + "\n"
             )
         return
+    for name in include or []:
+        if name != "memories":
+            raise UsageError("--include takes memories")
     with open_memory() as mem:
         result = mem.recall_many(
             [{"query": query, "resource_id": resource_id, "thread_id": thread}], **common
         )[0]
+        memories = _memory_hits(mem, query, resource_id, include, result)
     _warn_once(result.notices)
-    hits = [h.to_dict() for h in result.hits]
+    hits = [h.to_dict() for h in result.hits] + memories
     if fmt == "json":
         output.write_json(hits)
     elif fmt == "nl":
@@ -163,3 +173,22 @@ def recall(
 def _warn_once(notices: list[str]) -> None:
     for text in dict.fromkeys(notices):
         output.warn(text)
+
+
+def _memory_hits(mem, query, resource_id, include, result) -> list[dict]:
+    """Facts memories beside the message hits: type "memory", each with its source messages."""
+    if "memories" not in (include or []):
+        return []
+    k = len([h for h in result.hits if h.score is not None]) or 4
+    rows = []
+    for version, score in mem.search_memories(query, resource_id=resource_id, top_k=k):
+        sources = mem.list_messages_by_id(version.sources, resource_id=version.resource_id)
+        rows.append(
+            {
+                "type": "memory",
+                **version.to_dict(),
+                "score": round(score, 4),
+                "source_messages": [m.to_dict() for m in sources],
+            }
+        )
+    return rows

@@ -11,6 +11,7 @@ from pathlib import Path
 
 from memcli.store.connection import check_is_memcli_file, connect
 from memcli.store.keyword import KeywordIndex
+from memcli.store.memories import MemoryTable
 from memcli.store.messages import MessageTable
 from memcli.store.migrations import REINDEX_PENDING, ensure_schema
 from memcli.store.observations import ObservationTable
@@ -35,6 +36,7 @@ class Store:
         self.keyword = KeywordIndex(self)
         self.observations = ObservationTable(self)
         self.working_memory = WorkingMemoryTable(self)
+        self.memories = MemoryTable(self)
         if self.get_setting(REINDEX_PENDING):
             # vectors stored before search codes existed (or an upgrade killed
             # before it derived them): derive them now, and only then clear the mark

@@ -244,6 +244,73 @@ def m004_shared_vectors(db):
         conn.execute("INSERT OR REPLACE INTO settings(key, value) VALUES ('vector_codes_pending', '1')")
 
 
+@_step
+def m005_memories(db):
+    """Facts memory (Mem0-style): a memory id per fact, every change a new version.
+
+    Bi-temporal like Graphiti's edges: valid_from/valid_to say when the fact
+    was true, created_at/superseded_at when memcli learned and replaced it.
+    Sources tie each version to the messages it came from (and their threads,
+    so deleting a thread can forget what only it said). The extraction cursor
+    is per thread and goes with the thread.
+    """
+    _run_script(
+        db,
+        """
+        CREATE TABLE memories (
+            id TEXT PRIMARY KEY,
+            resource_id TEXT NOT NULL,
+            thread_id TEXT,
+            created_at TEXT NOT NULL,
+            ended_at TEXT -- set by DELETE: no current version, history kept
+        );
+        CREATE INDEX memories_resource ON memories(resource_id, ended_at);
+        CREATE TABLE memory_versions (
+            id INTEGER PRIMARY KEY AUTOINCREMENT,
+            memory_id TEXT NOT NULL REFERENCES memories(id) ON DELETE CASCADE,
+            version INTEGER NOT NULL,
+            event TEXT NOT NULL CHECK (event IN ('ADD', 'UPDATE', 'DELETE')),
+            text TEXT NOT NULL,
+            category TEXT,
+            valid_from TEXT,
+            valid_to TEXT,
+            expires_at TEXT,
+            created_at TEXT NOT NULL,
+            superseded_at TEXT,
+            actor TEXT NOT NULL,
+            embedding BLOB,
+            UNIQUE (memory_id, version)
+        );
+        CREATE INDEX memory_versions_current ON memory_versions(memory_id, superseded_at);
+        CREATE TABLE memory_sources (
+            version_id INTEGER NOT NULL REFERENCES memory_versions(id) ON DELETE CASCADE,
+            message_id TEXT NOT NULL,
+            thread_id TEXT NOT NULL,
+            PRIMARY KEY (version_id, message_id)
+        );
+        CREATE INDEX memory_sources_thread ON memory_sources(thread_id);
+        CREATE TABLE memory_cursors (
+            thread_id TEXT PRIMARY KEY REFERENCES threads(id) ON DELETE CASCADE,
+            last_rowid INTEGER NOT NULL
+        );
+        -- a thread's deletion forgets the memories that cite only its messages
+        CREATE TRIGGER threads_delete_memories AFTER DELETE ON threads BEGIN
+            DELETE FROM memories WHERE id IN (
+                SELECT v.memory_id FROM memory_versions v JOIN memory_sources s ON s.version_id = v.id
+                WHERE s.thread_id = old.id
+            ) AND NOT EXISTS (
+                SELECT 1 FROM memory_versions v JOIN memory_sources s ON s.version_id = v.id
+                WHERE v.memory_id = memories.id AND s.thread_id != old.id
+            );
+            DELETE FROM memories WHERE thread_id = old.id;
+        END;
+        CREATE TRIGGER resources_delete_memories AFTER DELETE ON resources BEGIN
+            DELETE FROM memories WHERE resource_id = old.id;
+        END;
+        """,
+    )
+
+
 def _applied(conn) -> list[str] | None:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"

@@ -1,0 +1,193 @@
+"""Facts memory rows: memories, their versions (history), sources and extraction cursors."""
+
+from dataclasses import dataclass, field
+
+from memcli.store.base import Table
+from memcli.store.batching import in_slices
+
+
+@dataclass
+class MemoryVersion:
+    """One version of a memory; the current one has superseded_at None."""
+
+    memory_id: str
+    resource_id: str
+    version: int
+    event: str  # ADD, UPDATE or DELETE
+    text: str
+    thread_id: str | None = None
+    category: str | None = None
+    sources: list[str] = field(default_factory=list)  # message ids
+    valid_from: str | None = None
+    valid_to: str | None = None
+    expires_at: str | None = None
+    created_at: str = ""
+    superseded_at: str | None = None
+    actor: str = "model"
+    embedding: bytes | None = field(default=None, repr=False)
+
+    def to_dict(self) -> dict:
+        from memcli.timefmt import to_public
+
+        out = {
+            "id": self.memory_id,
+            "resource_id": self.resource_id,
+            "thread_id": self.thread_id,
+            "version": self.version,
+            "event": self.event,
+            "text": self.text,
+            "category": self.category,
+            "sources": self.sources,
+        }
+        for key in ("valid_from", "valid_to", "expires_at", "created_at", "superseded_at"):
+            value = getattr(self, key)
+            out[key] = to_public(value) if value else None
+        out["actor"] = self.actor
+        return out
+
+
+_SELECT = (
+    "SELECT v.id AS vid, v.memory_id, m.resource_id, m.thread_id, v.version, v.event, v.text, v.category, "
+    "v.valid_from, v.valid_to, v.expires_at, v.created_at, v.superseded_at, v.actor, v.embedding "
+    "FROM memory_versions v JOIN memories m ON m.id = v.memory_id"
+)
+
+
+class MemoryTable(Table):
+    def _versions(self, where: str, params: list, order: str = "v.id") -> list[MemoryVersion]:
+        rows = self.conn.execute(f"{_SELECT} WHERE {where} ORDER BY {order}", params).fetchall()
+        sources: dict[int, list[str]] = {}
+        ids = [r["vid"] for r in rows]
+        for part, marks in in_slices(ids):
+            for vid, message_id in self.conn.execute(
+                f"SELECT version_id, message_id FROM memory_sources WHERE version_id IN ({marks}) "
+                "ORDER BY rowid",
+                part,
+            ):
+                sources.setdefault(vid, []).append(message_id)
+        return [
+            MemoryVersion(
+                memory_id=r["memory_id"],
+                resource_id=r["resource_id"],
+                thread_id=r["thread_id"],
+                version=r["version"],
+                event=r["event"],
+                text=r["text"],
+                category=r["category"],
+                sources=sources.get(r["vid"], []),
+                valid_from=r["valid_from"],
+                valid_to=r["valid_to"],
+                expires_at=r["expires_at"],
+                created_at=r["created_at"],
+                superseded_at=r["superseded_at"],
+                actor=r["actor"],
+                embedding=r["embedding"],
+            )
+            for r in rows
+        ]
+
+    def current(self, resource_id: str, *, category: str | None = None, thread_id: str | None = None):
+        """The resource's current memories (not ended, latest version), oldest first."""
+        where = "m.resource_id = ? AND m.ended_at IS NULL AND v.superseded_at IS NULL"
+        params: list = [resource_id]
+        if category is not None:
+            where += " AND v.category = ?"
+            params.append(category)
+        if thread_id is not None:
+            where += " AND (m.thread_id = ? OR EXISTS (SELECT 1 FROM memory_sources s "
+            where += "WHERE s.version_id = v.id AND s.thread_id = ?))"
+            params += [thread_id, thread_id]
+        return self._versions(where, params)
+
+    def as_of(self, resource_id: str, moment: str, *, category: str | None = None) -> list[MemoryVersion]:
+        """Versions true at a moment (valid time), whatever memcli learned later."""
+        where = (
+            "m.resource_id = ? AND v.event != 'DELETE' AND coalesce(v.valid_from, v.created_at) <= ? "
+            "AND (v.valid_to IS NULL OR v.valid_to > ?)"
+        )
+        params: list = [resource_id, moment, moment]
+        if category is not None:
+            where += " AND v.category = ?"
+            params.append(category)
+        # of several versions true then, the one learned last
+        picked: dict[str, MemoryVersion] = {}
+        for v in self._versions(where, params, order="v.id"):
+            picked[v.memory_id] = v
+        return list(picked.values())
+
+    def history(self, memory_id: str) -> list[MemoryVersion]:
+        return self._versions("v.memory_id = ?", [memory_id], order="v.version")
+
+    def latest(self, memory_id: str) -> MemoryVersion | None:
+        found = self._versions("v.memory_id = ?", [memory_id], order="v.version DESC")
+        return found[0] if found else None
+
+    def owner(self, memory_id: str) -> str | None:
+        row = self.conn.execute("SELECT resource_id FROM memories WHERE id = ?", [memory_id]).fetchone()
+        return row[0] if row else None
+
+    def is_ended(self, memory_id: str) -> bool:
+        row = self.conn.execute("SELECT ended_at FROM memories WHERE id = ?", [memory_id]).fetchone()
+        return bool(row and row[0])
+
+    def write(self, v: MemoryVersion, source_threads: dict[str, str]) -> None:
+        """Append a version (run in a transaction): ADD creates the memory; UPDATE and
+        DELETE close the current version first (valid_to, superseded_at)."""
+        if v.event == "ADD":
+            self.conn.execute(
+                "INSERT INTO resources(id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+                [v.resource_id, v.created_at, v.created_at],
+            )
+            self.conn.execute(
+                "INSERT INTO memories(id, resource_id, thread_id, created_at) VALUES (?, ?, ?, ?)",
+                [v.memory_id, v.resource_id, v.thread_id, v.created_at],
+            )
+        else:
+            self.conn.execute(
+                "UPDATE memory_versions SET superseded_at = ?, valid_to = coalesce(valid_to, ?) "
+                "WHERE memory_id = ? AND superseded_at IS NULL",
+                [v.created_at, v.valid_from or v.created_at, v.memory_id],
+            )
+        if v.event == "DELETE":
+            self.conn.execute("UPDATE memories SET ended_at = ? WHERE id = ?", [v.created_at, v.memory_id])
+        vid = self.conn.execute(
+            "INSERT INTO memory_versions(memory_id, version, event, text, category, valid_from, valid_to, "
+            "expires_at, created_at, superseded_at, actor, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                v.memory_id,
+                v.version,
+                v.event,
+                v.text,
+                v.category,
+                v.valid_from,
+                v.valid_to,
+                v.expires_at,
+                v.created_at,
+                v.created_at if v.event == "DELETE" else None,
+                v.actor,
+                v.embedding,
+            ],
+        ).lastrowid
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO memory_sources(version_id, message_id, thread_id) VALUES (?, ?, ?)",
+            [(vid, mid, source_threads[mid]) for mid in v.sources if mid in source_threads],
+        )
+
+    def cursor(self, thread_id: str) -> int:
+        row = self.conn.execute(
+            "SELECT last_rowid FROM memory_cursors WHERE thread_id = ?", [thread_id]
+        ).fetchone()
+        return row[0] if row else 0
+
+    def move_cursor(self, thread_id: str, rowid: int) -> None:
+        self.conn.execute(
+            "INSERT INTO memory_cursors(thread_id, last_rowid) VALUES (?, ?) "
+            "ON CONFLICT(thread_id) DO UPDATE SET last_rowid = max(last_rowid, excluded.last_rowid)",
+            [thread_id, rowid],
+        )
+
+    def export_rows(self, resource_id: str | None) -> list[MemoryVersion]:
+        """Every version, for export: all resources or one."""
+        if resource_id is None:
+            return self._versions("1 = 1", [], order="v.memory_id, v.version")
+        return self._versions("m.resource_id = ?", [resource_id], order="v.memory_id, v.version")
