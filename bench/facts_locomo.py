@@ -66,7 +66,7 @@ def main():
     ks = [int(k) for k in args.k.split(",")]
     kmax = max(ks)
     h = harness()
-    samples = json.load(open(args.data))
+    samples = json.loads(Path(args.data).read_text())
     methods = ("messages", "memories", "fused")
     scores = {m: {k: [] for k in ks} for m in methods}
     per_category = {m: {} for m in methods}
@@ -88,7 +88,9 @@ def main():
                     mem.add_memory(text, resource_id=sid, sources=sources, category=speaker.lower())
                     counts["memories"] += 1
                 seconds["memories"] += time.perf_counter() - t
-                questions = [(q, h.gold_of(q, known)) for q in sample["qa"] if q.get("category") in h.CATEGORY]
+                questions = [
+                    (q, h.gold_of(q, known)) for q in sample["qa"] if q.get("category") in h.CATEGORY
+                ]
                 questions = [(q, g) for q, g in questions if g]
                 t = time.perf_counter()
                 results = mem.recall_many(
