@@ -37,6 +37,11 @@ def slow(seconds: float, then: dict) -> dict:
     return {"kind": "slow", "seconds": seconds, "then": then}
 
 
+def raw_stream(*events: str) -> dict:
+    """A streamed answer made of these SSE data payloads, as sent (malformed ones too)."""
+    return {"kind": "raw_stream", "events": list(events)}
+
+
 def gate(event, then: dict) -> dict:
     """Answer `then` once the test sets event (held outside the server's lock)."""
     return {"kind": "gate", "event": event, "then": then}
@@ -93,6 +98,15 @@ class FakeLLM:
         if step["kind"] == "gate":
             step["event"].wait(60)
             step = step["then"]
+        if step["kind"] == "raw_stream":
+            h.send_response(200)
+            h.send_header("Content-Type", "text/event-stream")
+            h.end_headers()
+            for event in step["events"]:
+                h.wfile.write(f"data: {event}\n\n".encode())
+            h.wfile.write(b"data: [DONE]\n\n")
+            h.wfile.flush()
+            return
         if step["kind"] == "error":
             payload = json.dumps(
                 {"error": {"message": step["body"], "type": "scripted", "code": step["status"]}}
