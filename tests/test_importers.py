@@ -87,6 +87,24 @@ def test_markdown_round_trip(cli, tmp_path, monkeypatch):
 
 def test_wrong_format_is_one_line(cli):
     r = cli("import", str(EXPORTS / "llm-logs.db"), "--from", "chatgpt")
-    assert r.code == 1 and r.err.count("\n") == 1 and "not a JSON export" in r.err
+    assert r.code == 1 and r.err.count("\n") == 1 and "import it with --from llm" in r.err
+    # a wrong --from imported 0 messages with exit 0 (#18): now it names the right one
+    r = cli("import", str(EXPORTS / "chatgpt-conversations.json"))
+    assert r.code == 1 and "looks like a ChatGPT export: import it with --from chatgpt" in r.err
+    r = cli("import", str(EXPORTS / "claude-conversations.json"), "--from", "chatgpt")
+    assert r.code == 1 and "--from claude" in r.err
     r = cli("import", str(EXAMPLE), "--from", "nope")
     assert r.code == 2
+
+
+def test_the_chatgpt_zip_as_downloaded_imports(cli, tmp_path):
+    """#18: the export arrives as a zip; reading it as text failed on byte 0xa3."""
+    import zipfile
+
+    archive = tmp_path / "chatgpt-export.zip"
+    with zipfile.ZipFile(archive, "w") as z:
+        z.writestr("conversations.json", (EXPORTS / "chatgpt-conversations.json").read_text())
+        z.writestr("image.png", b"\x89PNG\xa3\x00")
+    r = cli("import", str(archive), "--from", "chatgpt", "-r", "alice", "--no-embed", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["written"] > 0

@@ -54,7 +54,7 @@ class TransferAPI:
         source: Path | None = None,
     ):
         """import_file for a binary stream (stdin, a download); it need not be seekable."""
-        from memcli.io.importers import READERS
+        from memcli.io.importers import NAMES, READERS
 
         if format not in IMPORT_FORMATS:
             raise InputError(f"format must be one of {', '.join(IMPORT_FORMATS)}, not {format!r}")
@@ -62,9 +62,15 @@ class TransferAPI:
         with tempfile.TemporaryDirectory(prefix="memcli-import-") as tmp:
             if format == "jsonl":
                 lines, titles = _seekable(stream, Path(tmp)), {}
+                _check_format(lines.read(4096), format)
+                lines.seek(0)
             else:
                 path = source if source is not None else _spool_to_file(stream, Path(tmp) / "export")
+                with path.open("rb") as head:
+                    _check_format(head.read(4096), format)
                 rows, titles = READERS[format](path, resource or self.settings.owner)
+                if not rows:
+                    raise InputError(f"no messages found in {source or 'stdin'} read as {NAMES[format]}")
                 lines = (Path(tmp) / "lines.jsonl").open("w+b")
                 for row in rows:
                     lines.write((json.dumps(row, ensure_ascii=False) + "\n").encode("utf-8"))
@@ -113,6 +119,15 @@ class TransferAPI:
             target.write(chunk)
             count += chunk.startswith("## ")
         return count
+
+
+def _check_format(head: bytes, format: str) -> None:
+    """A file of another format than the one named is refused (it imported 0 messages before)."""
+    from memcli.io.importers import NAMES, sniff
+
+    found = sniff(head)
+    if found is not None and found != format:
+        raise InputError(f"this looks like {NAMES[found]}: import it with --from {found}")
 
 
 def _seekable(stream: IO[bytes], folder: Path) -> IO[bytes]:

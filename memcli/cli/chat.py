@@ -7,7 +7,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import open_memory, read_text_arg
+from memcli.cli.common import open_memory, prompt_with_stdin
 from memcli.errors import UsageError
 
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="litellm model (default: MEMCLI_MODEL).")]
@@ -42,7 +42,9 @@ def session_options(thread, cont, resource, system, max_context, no_memory, no_t
 
 
 def ask(
-    prompt: Annotated[str | None, typer.Argument(help="The message; - or a pipe reads stdin.")] = None,
+    prompt: Annotated[
+        str | None, typer.Argument(help="The message; piped stdin is added after it (or is the message).")
+    ] = None,
     model: ModelOpt = None,
     thread: ThreadOpt = None,
     cont: ContinueOpt = False,
@@ -63,7 +65,7 @@ def ask(
 
     git diff | memcli ask "Review this" --no-memory
     """
-    text = read_text_arg(prompt)
+    text = prompt_with_stdin(prompt)
     with open_memory(model=model) as mem:
         session = mem.chat_session(
             **session_options(thread, cont, resource, system, max_context, no_memory, no_title, title_model)

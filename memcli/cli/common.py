@@ -42,6 +42,14 @@ def parse_meta(pairs: list[str] | None) -> dict[str, Any]:
     return out
 
 
+def prompt_with_stdin(text: str | None) -> str:
+    """The prompt, with piped stdin after it (`git diff | memcli ask "Review this"`), as llm does."""
+    if text is None or text == "-" or sys.stdin.isatty():
+        return read_text_arg(text)
+    piped = read_text_arg("-")
+    return f"{text}\n\n{piped}" if piped.strip() else text
+
+
 def read_text_arg(text: str | None) -> str:
     """TEXT, or stdin when TEXT is '-' or missing and stdin is piped."""
     if text is None or text == "-":
@@ -56,3 +64,16 @@ def read_text_arg(text: str | None) -> str:
 
             raise InputError(f"stdin is not valid UTF-8 (byte {exc.start})") from None
     return text
+
+
+def check_time(value: str | None) -> str | None:
+    """Callback for --since/--until/--as-of: a bad date or age is a usage error (exit 2)."""
+    if value:
+        from memcli.errors import InputError
+        from memcli.timefmt import parse_bound
+
+        try:
+            parse_bound(value)
+        except InputError as exc:
+            raise typer.BadParameter(str(exc)) from None
+    return value

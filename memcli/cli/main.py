@@ -211,6 +211,37 @@ def make_app(only: str | None = None) -> typer.Typer:
     return app
 
 
+_GLOBAL_FLAGS = ("-q", "--quiet", "--debug")
+
+
+def hoist_globals(args: list[str]) -> list[str]:
+    """Global options given after the command (`memcli threads list --db x.db`) moved in
+    front of it, where click looks for them; nothing after a `--` is touched."""
+    front, rest = [], []
+    items = iter(args)
+    for arg in items:
+        if arg == "--":
+            rest.append(arg)
+            rest.extend(items)
+            break
+        if arg in _GLOBAL_FLAGS or arg.startswith("--db="):
+            front.append(arg)
+        elif arg == "--db":
+            front.append(arg)
+            front.append(next(items, ""))
+        else:
+            rest.append(arg)
+    return front + rest
+
+
+def _plain_help() -> None:
+    """typer escapes '[required]' for rich markup even with markup off, so plain help
+    showed a literal backslash; memcli's help is plain text, so nothing needs escaping."""
+    from typer import rich_utils
+
+    rich_utils.escape_before_html_export = lambda text: text.strip()
+
+
 def main(argv: list[str] | None = None) -> None:
     import click
 
@@ -219,7 +250,14 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv)
     code = ExitCode.OK
     try:
-        args = argv if argv is not None else sys.argv[1:]
+        args = hoist_globals(argv if argv is not None else sys.argv[1:])
+        if "-h" in args or "--help" in args:
+            _plain_help()
+        options = args[: args.index("--")] if "--" in args else args
+        if "--json" in options and "--nl" in options:
+            from memcli.errors import UsageError
+
+            raise UsageError("use --json or --nl, not both")
         app = make_app(requested_command(args))
         result = app(args=args, prog_name="memcli", standalone_mode=False)
         if isinstance(result, int):

@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import JsonOpt, NlOpt, ResourceOpt, open_memory
+from memcli.cli.common import JsonOpt, NlOpt, ResourceOpt, check_time, open_memory
 
 app = typer.Typer(
     help="Facts memory: what a model learned about a user, versioned, with sources.", no_args_is_help=True
@@ -15,7 +15,8 @@ app = typer.Typer(
 ThreadOpt = Annotated[str | None, typer.Option("--thread", "-t", help="Only memories from this thread.")]
 CategoryOpt = Annotated[str | None, typer.Option("--category", help="Only this category (home, work, ...).")]
 AsOfOpt = Annotated[
-    str | None, typer.Option("--as-of", help="What was true then: ISO date or an age like 30d.")
+    str | None,
+    typer.Option("--as-of", callback=check_time, help="What was true then: ISO date or an age like 30d."),
 ]
 IdArg = Annotated[str, typer.Argument(help="Memory id (from list or search).")]
 COLUMNS = [("id", "id"), ("category", "category"), ("valid_from", "since"), ("text", "memory")]

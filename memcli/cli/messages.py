@@ -9,6 +9,7 @@ from memcli.cli.common import (
     JsonOpt,
     NlOpt,
     ResourceOpt,
+    check_time,
     open_memory,
     parse_meta,
     read_text_arg,
@@ -59,8 +60,12 @@ def list_(
     max_tokens: Annotated[
         int | None, typer.Option("--max-tokens", min=1, help="The newest messages that fit N tokens.")
     ] = None,
-    since: Annotated[str | None, typer.Option("--since", help="ISO date/time or age like 7d.")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="ISO date/time or age like 7d.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", callback=check_time, help="ISO date/time or age like 7d.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", callback=check_time, help="ISO date/time or age like 7d.")
+    ] = None,
     as_json: JsonOpt = False,
     as_nl: NlOpt = False,
 ) -> None:

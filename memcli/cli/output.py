@@ -92,6 +92,10 @@ def table(
 
 
 def render(rows: list[dict], columns, *, as_json: bool, as_nl: bool, title=None, fmt=None) -> None:
+    if as_json and as_nl:
+        from memcli.errors import UsageError
+
+        raise UsageError("use --json or --nl, not both")
     if as_json:
         write_json(rows)
     elif as_nl:

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import ResourceOpt, open_memory
+from memcli.cli.common import ResourceOpt, check_time, open_memory, read_text_arg
 from memcli.errors import InputError, UsageError
 from memcli.recall import MODES
 from memcli.records import ROLES
@@ -42,7 +42,9 @@ def _read_batch(source: str) -> list[dict]:
 
 
 def recall(
-    query: Annotated[str | None, typer.Argument(help="What to look for (omit with --batch).")] = None,
+    query: Annotated[
+        str | None, typer.Argument(help="What to look for; - reads it from stdin (omit with --batch).")
+    ] = None,
     resource: ResourceOpt = None,
     thread: Annotated[str | None, typer.Option("--thread", "-t", help="The current thread.")] = None,
     scope: Annotated[
@@ -62,8 +64,12 @@ def recall(
     threshold: Annotated[
         float | None, typer.Option("--threshold", min=0.0, max=1.0, help="Minimum score (0-1).")
     ] = None,
-    since: Annotated[str | None, typer.Option("--since", help="ISO date/time or age like 30d.")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="ISO date/time or age like 30d.")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", callback=check_time, help="ISO date/time or age like 30d.")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", callback=check_time, help="ISO date/time or age like 30d.")
+    ] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="Only these roles (repeatable).")] = None,
     mode: Annotated[str, typer.Option("--mode", help="hybrid, vector or keyword.")] = "hybrid",
     half_life: Annotated[
@@ -95,6 +101,10 @@ def recall(
 
       memcli recall "trip plans" -r alice --format context | llm -s -
     """
+    if sum([as_json, as_nl, fmt is not None]) > 1:
+        raise UsageError("use one of --json, --nl and --format")
+    if query == "-":
+        query = read_text_arg("-").strip()  # `... | memcli recall - -r alice`
     fmt = fmt or ("json" if as_json else "nl" if as_nl else "table")
     if fmt not in FORMATS:
         raise UsageError(f"--format takes one of {', '.join(FORMATS)}")

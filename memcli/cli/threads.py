@@ -5,7 +5,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import JsonOpt, NlOpt, ResourceOpt, open_memory, parse_meta
+from memcli.cli.common import JsonOpt, NlOpt, ResourceOpt, check_time, open_memory, parse_meta
 from memcli.errors import UsageError
 from memcli.timefmt import to_public
 
@@ -26,7 +26,7 @@ MetaOpt = Annotated[list[str] | None, typer.Option("--meta", help="Metadata key=
 @app.command("new")
 def new(
     resource: ResourceOpt = None,
-    title: Annotated[str | None, typer.Option("--title", "-t", help="Thread title.")] = None,
+    title: Annotated[str | None, typer.Option("--title", help="Thread title.")] = None,
     thread_id: Annotated[str | None, typer.Option("--id", help="Thread id (default: generated).")] = None,
     meta: MetaOpt = None,
     as_json: JsonOpt = False,
@@ -112,8 +112,12 @@ def clone(
     last: Annotated[
         int | None, typer.Option("--last", min=0, help="Only the most recent N messages.")
     ] = None,
-    since: Annotated[str | None, typer.Option("--since", help="Messages at or after (ISO or 7d).")] = None,
-    until: Annotated[str | None, typer.Option("--until", help="Messages at or before (ISO or 7d).")] = None,
+    since: Annotated[
+        str | None, typer.Option("--since", callback=check_time, help="Messages at or after (ISO or 7d).")
+    ] = None,
+    until: Annotated[
+        str | None, typer.Option("--until", callback=check_time, help="Messages at or before (ISO or 7d).")
+    ] = None,
     messages: Annotated[
         str | None, typer.Option("--messages", help="Only these message ids, comma-separated.")
     ] = None,
@@ -196,7 +200,9 @@ def delete(
         if not yes:
             if not output.stdout_is_tty():
                 raise UsageError("deleting needs --yes when not on a terminal")
-            typer.confirm(f"Delete thread {thread.id} and its {thread.message_count} messages?", abort=True)
+            if not typer.confirm(f"Delete thread {thread.id} and its {thread.message_count} messages?"):
+                output.notice("nothing deleted")  # a "no" is an answer, not an interruption
+                return
         removed = mem.delete_thread(thread_id, resource)
     output.notice(f"deleted thread {thread_id} ({removed} messages)")
 

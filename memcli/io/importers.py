@@ -9,6 +9,7 @@ through the same checked, batched import as JSONL.
 import json
 import re
 import sqlite3
+import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -24,10 +25,42 @@ def _epoch(value) -> str | None:
 
 
 def _load_json(path: Path):
+    """conversations.json, or the export's zip as downloaded (conversations.json inside)."""
     try:
+        if zipfile.is_zipfile(path):
+            with zipfile.ZipFile(path) as archive:
+                names = [n for n in archive.namelist() if n.rsplit("/", 1)[-1] == "conversations.json"]
+                if not names:
+                    raise InputError(f"{path} is a zip without a conversations.json")
+                return json.loads(archive.read(names[0]).decode("utf-8"))
         return json.loads(path.read_text(encoding="utf-8"))
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+    except (UnicodeDecodeError, json.JSONDecodeError, zipfile.BadZipFile) as exc:
         raise InputError(f"{path} is not a JSON export ({exc})") from None
+
+
+NAMES = {
+    "chatgpt": "a ChatGPT export",
+    "claude": "a Claude export",
+    "llm": "an llm logs.db (or another SQLite file)",
+    "markdown": "memcli's Markdown export",
+}
+
+
+def sniff(head: bytes) -> str | None:
+    """The import format the first bytes of a file show, when they show one."""
+    if head.startswith(b"SQLite format 3\x00"):
+        return "llm"
+    if head.startswith(b"PK\x03\x04"):
+        return "chatgpt"  # the ChatGPT export is downloaded as a zip
+    text = head.lstrip()
+    if text.startswith(b"["):
+        if b'"mapping"' in head:
+            return "chatgpt"
+        if b'"chat_messages"' in head:
+            return "claude"
+    if b"<!-- memcli:thread" in head:
+        return "markdown"
+    return None
 
 
 def chatgpt(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
