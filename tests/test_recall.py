@@ -143,7 +143,8 @@ def test_batch_bad_line(cli, example):
     "query", ['"', "NEAR(", "*", "-", "a OR", "col:x", "^", "'); DROP TABLE messages;--"]
 )
 def test_fts_syntax_in_queries_is_harmless(cli, example, query):
-    r = cli("recall", query, "-r", "alice", "--json")
+    # `recall -` reads the query from stdin (like add and ask), so "-" arrives that way
+    r = cli("recall", query, "-r", "alice", "--json", input=query + "\n")
     assert r.code == 0, r.err
     assert isinstance(r.json(), list)
 

@@ -121,3 +121,31 @@ def test_newer_database_cli_message(cli, db_path):
     assert r.code == 1
     assert r.err.strip().count("\n") == 0
     assert "newer memcli" in r.err
+
+
+def test_sqlite_utils_opens_the_file_and_finds_its_full_text_search(cli, db_path):
+    """#18: the README's sqlite-utils commands, run with the real sqlite-utils CLI."""
+    import json
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import EXAMPLE
+
+    assert cli("import", EXAMPLE, "--no-embed").code == 0
+    assert cli("embed").code in (0, 1)  # with or without the local model: vec0 may exist
+    extension = cli("db", "extension").out.strip()
+    tool = Path(sys.executable).with_name("sqlite-utils")
+    tables = subprocess.run(
+        [tool, "tables", db_path, "--counts", "--load-extension", extension], capture_output=True, text=True
+    )
+    assert tables.returncode == 0, tables.stderr
+    counts = {t["table"]: t["count"] for t in json.loads(tables.stdout)}
+    assert counts["messages"] == 22
+    found = subprocess.run(
+        [tool, "search", db_path, "messages", "Lisbon", "-c", "content", "--load-extension", extension],
+        capture_output=True,
+        text=True,
+    )
+    assert found.returncode == 0, found.stderr
+    assert any("Lisbon" in row["content"] for row in json.loads(found.stdout))

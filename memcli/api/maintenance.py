@@ -124,6 +124,14 @@ class MaintenanceAPI:
         return checks
 
     @staticmethod
+    def vector_extension_path() -> str:
+        """The sqlite-vec loadable library, for other tools to open the file
+        (sqlite-utils and datasette take it as --load-extension)."""
+        from memcli.store.connection import vec_library
+
+        return vec_library()
+
+    @staticmethod
     def driver_checks() -> list[dict]:
         """Checks that need no database: the SQLite driver and sqlite-vec."""
         from memcli.store.connection import driver_report

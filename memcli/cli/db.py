@@ -23,6 +23,14 @@ def path() -> None:
     print(_db_path())
 
 
+@app.command("extension")
+def extension() -> None:
+    """Print the sqlite-vec library's path, for other SQLite tools (--load-extension)."""
+    from memcli.memory import Memory
+
+    print(Memory.vector_extension_path())
+
+
 @app.command("stats")
 def stats(as_json: JsonOpt = False) -> None:
     """Counts of resources, threads, messages, tokens and vectors, and file size."""

@@ -38,14 +38,23 @@ def _create_private_file(path: Path) -> None:
         os.close(fd)
 
 
-def load_vec(conn) -> str | None:
-    """Load sqlite-vec into conn; return None on success, else why not."""
-    # Find the shared library without `import sqlite_vec`: that module imports
-    # numpy (~100 ms), which light commands must not pay for.
+def vec_library() -> str:
+    """The sqlite-vec loadable library's path (without its file suffix, as SQLite takes it).
+
+    Found without `import sqlite_vec`: that module imports numpy (~100 ms),
+    which light commands must not pay for."""
     spec = importlib.util.find_spec("sqlite_vec")
     if spec is None or not spec.submodule_search_locations:
-        return "the sqlite-vec package is not installed (pip install sqlite-vec)"
-    library = os.path.join(list(spec.submodule_search_locations)[0], "vec0")
+        raise StoreError("the sqlite-vec package is not installed (pip install sqlite-vec)")
+    return os.path.join(list(spec.submodule_search_locations)[0], "vec0")
+
+
+def load_vec(conn) -> str | None:
+    """Load sqlite-vec into conn; return None on success, else why not."""
+    try:
+        library = vec_library()
+    except StoreError as exc:
+        return str(exc)
     if not hasattr(conn, "enable_load_extension"):
         return f"this Python's sqlite3 cannot load extensions; {VEC_FIX}"
     try:

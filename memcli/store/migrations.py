@@ -311,6 +311,42 @@ def m005_memories(db):
     )
 
 
+@_step
+def m006_fts_for_sqlite_tools(db):
+    """The same full-text index, declared content="messages" (double quotes): that is
+    how sqlite-utils and datasette recognise an FTS table and offer search on messages.
+    The index is rebuilt once from the messages table."""
+    _run_script(
+        db,
+        """
+        DROP TRIGGER messages_fts_insert;
+        DROP TRIGGER messages_fts_delete;
+        DROP TRIGGER messages_fts_update;
+        DROP TABLE messages_fts;
+        CREATE VIRTUAL TABLE messages_fts USING fts5(
+            content, resource_id, content="messages", content_rowid="rowid",
+            tokenize="porter unicode61 remove_diacritics 2"
+        );
+        CREATE TRIGGER messages_fts_insert AFTER INSERT ON messages
+        WHEN NOT EXISTS (SELECT 1 FROM settings WHERE key = 'fts_deferred') BEGIN
+            INSERT INTO messages_fts(rowid, content, resource_id)
+            VALUES (new.rowid, new.content, new.resource_id);
+        END;
+        CREATE TRIGGER messages_fts_delete AFTER DELETE ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content, resource_id)
+            VALUES ('delete', old.rowid, old.content, old.resource_id);
+        END;
+        CREATE TRIGGER messages_fts_update AFTER UPDATE OF content, resource_id ON messages BEGIN
+            INSERT INTO messages_fts(messages_fts, rowid, content, resource_id)
+            VALUES ('delete', old.rowid, old.content, old.resource_id);
+            INSERT INTO messages_fts(rowid, content, resource_id)
+            VALUES (new.rowid, new.content, new.resource_id);
+        END;
+        INSERT INTO messages_fts(messages_fts) VALUES ('rebuild');
+        """,
+    )
+
+
 def _applied(conn) -> list[str] | None:
     exists = conn.execute(
         "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = '_sqlite_migrations'"
