@@ -20,7 +20,6 @@ MODEL_HINT = (
     "or MEMCLI_MODEL=ollama/llama3.2) or pass --model"
 )
 RETRYABLE = {408, 409, 425, 429, 500, 502, 503, 504}
-DEFAULT_WINDOW = 8192
 
 
 class ModelError(MemcliError):
@@ -160,11 +159,9 @@ class LiteLLM:
     def context_window(self) -> int:
         if self._window:
             return self._window
-        try:
-            info = self._litellm().get_model_info(self.model)
-            return int(info.get("max_input_tokens") or info.get("max_tokens") or DEFAULT_WINDOW)
-        except Exception:  # unknown to litellm's map: a conservative default
-            return DEFAULT_WINDOW
+        from memcli.model_windows import context_window
+
+        return context_window(self.model)
 
     def complete(self, messages, *, tools=None, on_token=None) -> Reply:
         litellm = self._litellm()

@@ -39,6 +39,21 @@ def test_light_commands_stay_light(tmp_path, cli):
     assert not _modules_after(["import", str(jsonl), "--no-embed"], db) & set(HEAVY)
 
 
+def test_tokens_needs_no_model_client(tmp_path, monkeypatch):
+    """#17: the window comes from litellm's table read as JSON, not from importing litellm,
+    and it is the same number litellm itself gives."""
+    monkeypatch.setenv("MEMCLI_MODEL", "openai/gpt-4o-mini")
+    loaded = _modules_after(["tokens", "-r", "alice", "--json"], str(tmp_path / "t.db"))
+    assert not loaded & set(HEAVY), loaded & set(HEAVY)
+    import litellm
+
+    from memcli.model_windows import context_window
+
+    for model in ("openai/gpt-4o-mini", "gpt-4o", "anthropic/claude-sonnet-4-5"):
+        assert context_window(model) == litellm.get_model_info(model)["max_input_tokens"], model
+    assert context_window("openai/some-local-model") == 8192
+
+
 def _help_of(app) -> str:
     import contextlib
     import io
