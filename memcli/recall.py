@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from memcli.records import Filters, Message
+from memcli.scoring import Scored, combine, spread
 from memcli.timefmt import parse
 
 MODES = ("hybrid", "vector", "keyword")
@@ -47,6 +48,7 @@ class RecallOptions:
     candidates: int = 100  # per retriever, before fusion
     keyword_weight: float = 0.5  # the vector weight is 1 - this
     neighbour_weight: float = 0.3  # share of a turn's score passed to the turns beside it
+    explain: bool = False  # each hit says where its score came from
 
 
 @dataclass
@@ -54,7 +56,7 @@ class Hit:
     message: Message
     score: float | None
     context_of: str | None = None  # id of the hit this message surrounds
-    sources: dict = field(default_factory=dict)
+    explain: dict | None = None  # the parts of the score, with --explain
 
     def to_dict(self) -> dict:
         out = self.message.to_dict()
@@ -62,6 +64,8 @@ class Hit:
         if self.context_of is not None:
             out["context"] = True
             out["context_of"] = self.context_of
+        if self.explain is not None:
+            out["explain"] = self.explain
         return out
 
 
@@ -71,49 +75,6 @@ class RecallResult:
     hits: list[Hit]
     mode: str  # the mode actually used (hybrid may fall back to keyword)
     notices: list[str] = field(default_factory=list)
-
-
-def minmax(ranked: list[tuple[int, float]]) -> dict[int, float]:
-    """Scores rescaled to 0..1 within one retriever's candidate list."""
-    if not ranked:
-        return {}
-    values = [score for _, score in ranked]
-    low, high = min(values), max(values)
-    if high <= low:
-        return {rowid: 1.0 for rowid, _ in ranked}
-    return {rowid: (score - low) / (high - low) for rowid, score in ranked}
-
-
-def fuse(
-    keyword: list[tuple[int, float]], vector: list[tuple[int, float]], keyword_weight: float
-) -> dict[int, float]:
-    """Convex combination of min-max normalised BM25 and cosine scores.
-
-    Measured against reciprocal-rank fusion on LoCoMo: RRF lets the weaker
-    dense ranking drag good keyword hits down (0.591 recall@10 vs 0.671).
-    """
-    k, v = minmax(keyword), minmax(vector)
-    return {
-        rowid: keyword_weight * k.get(rowid, 0.0) + (1 - keyword_weight) * v.get(rowid, 0.0)
-        for rowid in k.keys() | v.keys()
-    }
-
-
-def spread_to_neighbours(
-    scores: dict[int, float], adjacent: dict[int, tuple[int | None, int | None]], weight: float
-) -> dict[int, float]:
-    """Give each turn a share of its neighbours' scores.
-
-    In a conversation the answer often sits next to the turn that names the
-    topic ("Did you paint it?" / "Yes, last spring"); this lifted LoCoMo
-    recall@10 from 0.671 to 0.716.
-    """
-    out = dict(scores)
-    for rowid, score in scores.items():
-        for neighbour in adjacent.get(rowid, (None, None)):
-            if neighbour is not None:
-                out[neighbour] = out.get(neighbour, 0.0) + weight * score
-    return out
 
 
 def _decay(created_at: str, half_life_days: float, now: datetime) -> float:
@@ -131,12 +92,12 @@ class Recaller:
         filters: Filters,
         options: RecallOptions,
         query_vector: bytes | None,
-    ) -> tuple[list[tuple[int, float]], str]:
-        """Ranked (rowid, score) of primary hits and the mode used."""
+    ) -> tuple[list[tuple[int, float]], str, dict[int, Scored]]:
+        """Ranked (rowid, score) of primary hits, the mode used, and each score's parts."""
         mode = options.mode
         if mode in ("hybrid", "vector") and query_vector is None:
             if mode == "vector":
-                return [], mode
+                return [], mode, {}
             mode = "keyword"
         n = max(options.candidates, options.top_k)
         keyword = []
@@ -145,18 +106,19 @@ class Recaller:
         vector = []
         if mode in ("hybrid", "vector"):
             vector = self.store.vectors.search(query_vector, filters, n)
-        if mode == "vector":
-            scored = minmax(vector)
-        elif mode == "keyword":
-            scored = minmax(keyword)
-        else:
-            scored = fuse(keyword, vector, options.keyword_weight)
+        scored = combine(keyword, vector, options.keyword_weight)
+        for s in scored.values():
+            s.score = s.base
         if options.neighbour_weight and scored:
             adjacent = self.store.messages.adjacent(list(scored))
-            scored = spread_to_neighbours(scored, adjacent, options.neighbour_weight)
-        top = max(scored.values(), default=1.0) or 1.0
+            # the turns that have every content word of the query: no neighbour's share
+            # may lift a turn without them above these (memcli/scoring.py)
+            complete = self.store.keyword.matching_all(query_terms(query), [r for r, _ in keyword])
+            spread(scored, adjacent, options.neighbour_weight, complete)
+        top = max((s.score for s in scored.values()), default=1.0) or 1.0
         # scores are relative to the query's best match (1.0)
-        return sorted(((rowid, s / top) for rowid, s in scored.items()), key=lambda kv: -kv[1]), mode
+        ranked = sorted(((rowid, s.score / top) for rowid, s in scored.items()), key=lambda kv: -kv[1])
+        return ranked, mode, scored
 
     def recall(
         self,
@@ -167,11 +129,12 @@ class Recaller:
         notices: list[str] | None = None,
     ) -> RecallResult:
         notices = notices if notices is not None else []
-        ranked, mode = self.search(query, filters, options, query_vector)
+        ranked, mode, parts = self.search(query, filters, options, query_vector)
         if not ranked:
             return RecallResult(query, [], mode, notices)
         if options.half_life_days:
-            ranked = self._decayed(ranked, options.half_life_days)
+            ranked = self._decayed(ranked, options.half_life_days, parts)
+        top = max((s.score for s in parts.values()), default=1.0) or 1.0
         primary = []
         # Read messages a page at a time: usually only the first page is needed.
         page = max(2 * options.top_k, 16)
@@ -184,20 +147,20 @@ class Recaller:
                     continue
                 if options.threshold is not None and score < options.threshold:
                     continue
-                primary.append(Hit(messages[rowid], score))
+                why = parts[rowid].explain(top) if options.explain else None
+                primary.append(Hit(messages[rowid], score, explain=why))
                 if len(primary) == options.top_k:
                     break
             if len(primary) == options.top_k:
                 break
         return RecallResult(query, self._with_context(primary, options.message_range), mode, notices)
 
-    def _decayed(self, ranked: list[tuple[int, float]], half_life_days: float) -> list[tuple[int, float]]:
+    def _decayed(self, ranked, half_life_days: float, parts: dict[int, Scored]) -> list[tuple[int, float]]:
         now = datetime.now(UTC)
         created = {r: m.created_at for r, m in self.store.messages.by_rowids([r for r, _ in ranked]).items()}
-        return sorted(
-            ((rowid, s * _decay(created[rowid], half_life_days, now)) for rowid, s in ranked),
-            key=lambda kv: -kv[1],
-        )
+        for rowid, _ in ranked:
+            parts[rowid].decay = _decay(created[rowid], half_life_days, now)
+        return sorted(((rowid, s * parts[rowid].decay) for rowid, s in ranked), key=lambda kv: -kv[1])
 
     def _with_context(self, primary: list[Hit], message_range: int) -> list[Hit]:
         """Each hit followed by its neighbours (in time order); no message appears twice."""

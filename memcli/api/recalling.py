@@ -21,7 +21,8 @@ class RecallAPI:
 
         Options: resource_id, thread_id, scope ('resource' or 'thread'), top_k,
         message_range, threshold, since/until (ISO or an age like '7d'), roles,
-        mode ('hybrid', 'vector', 'keyword'), half_life ('30d' or days).
+        mode ('hybrid', 'vector', 'keyword'), half_life ('30d' or days), explain
+        (each hit's keyword, bm25, vector, neighbour and decay parts).
         """
         resource_id = options.pop("resource_id", None)
         thread_id = options.pop("thread_id", None)
@@ -42,6 +43,7 @@ class RecallAPI:
         roles: list[str] | None = None,
         mode: str = "hybrid",
         half_life: str | float | None = None,
+        explain: bool = False,
     ) -> list[RecallResult]:
         """Answer many queries with one model load and one embedding batch.
         Each query dict has `query` and optionally resource_id, thread_id, top_k, scope."""
@@ -68,7 +70,7 @@ class RecallAPI:
                     q.get("resource_id"), q.get("thread_id"), q.get("scope") or scope, bounds, roles
                 )
             )
-            options.append(RecallOptions(k, message_range, mode, threshold, half_life_days))
+            options.append(RecallOptions(k, message_range, mode, threshold, half_life_days, explain=explain))
         return run_queries(self.recaller, self.store, texts, filters, options, self.ingest.embedder_or_notice)
 
     def _filters(self, resource_id, thread_id, scope, bounds, roles) -> Filters:

@@ -84,6 +84,12 @@ def recall(
         str | None,
         typer.Option("--format", "-f", help="table, json, nl or context (a prompt-ready transcript)."),
     ] = None,
+    explain: Annotated[
+        bool,
+        typer.Option(
+            "--explain", help="Why each hit came up: keyword, bm25, vector, neighbour share, decay."
+        ),
+    ] = False,
     include: Annotated[
         list[str] | None,
         typer.Option(
@@ -125,6 +131,7 @@ def recall(
         roles=role,
         mode=mode,
         half_life=half_life,
+        explain=explain,
     )
     resource_id = resource
     if batch is not None:

@@ -78,6 +78,24 @@ class KeywordIndex(Table):
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
 
+    def matching_all(self, terms: list[str], rowids: list[int]) -> set[int]:
+        """Which of these messages contain every one of the terms (as FTS5 matches them)."""
+        from memcli.store.batching import in_slices
+
+        found: set[int] = set()
+        if not terms:
+            return found
+        match = fts_query(terms, None, "AND")
+        for part, marks in in_slices(rowids):
+            found |= {
+                r[0]
+                for r in self.conn.execute(
+                    f"SELECT rowid FROM messages_fts WHERE messages_fts MATCH ? AND rowid IN ({marks})",
+                    [match, *part],
+                )
+            }
+        return found
+
     def rebuild(self) -> None:
         self.conn.execute("INSERT INTO messages_fts(messages_fts) VALUES ('rebuild')")
 
