@@ -1,5 +1,6 @@
 """Importers for ChatGPT, Claude, simonw/llm and memcli's own Markdown, on small real-format fixtures."""
 
+import json
 from pathlib import Path
 
 from conftest import EXAMPLE
@@ -108,3 +109,111 @@ def test_the_chatgpt_zip_as_downloaded_imports(cli, tmp_path):
     r = cli("import", str(archive), "--from", "chatgpt", "-r", "alice", "--no-embed", "--json")
     assert r.code == 0, r.err
     assert r.json()["written"] > 0
+
+
+def _node(nid, parent, role, text, t, **extra):
+    message = {
+        "id": nid,
+        "author": {"role": role},
+        "create_time": t,
+        "content": {"content_type": "text", "parts": [text]},
+        **extra,
+    }
+    return nid, {"id": nid, "parent": parent, "message": message}
+
+
+def test_chatgpt_times_tool_calls_and_missing_current_node(cli, tmp_path):
+    """#18: a null create_time jumped to the top; a DALL-E prompt became something the
+    assistant said; a conversation without current_node vanished."""
+    convs = [
+        {
+            "conversation_id": "c1",
+            "title": "Cats",
+            "create_time": 1700000000,
+            "current_node": "n4",
+            "mapping": dict(
+                [
+                    _node("n1", None, "user", "draw my cat", 1700000001),
+                    _node(
+                        "n2", "n1", "assistant", '{"prompt": "a cat"}', 1700000002, recipient="dalle.text2im"
+                    ),
+                    _node("n3", "n2", "assistant", "Here is your cat.", None),
+                    _node("n4", "n3", "user", "thanks", 1700000009),
+                ]
+            ),
+        },
+        {
+            "conversation_id": "c2",
+            "title": "No tip",
+            "create_time": 1700000100,
+            "current_node": None,
+            "mapping": dict(
+                [
+                    _node("m1", None, "user", "hello", 1700000101),
+                    _node("m2", "m1", "assistant", "old answer", 1700000102),
+                    _node("m3", "m1", "assistant", "newer answer", 1700000105),
+                ]
+            ),
+        },
+    ]
+    export = tmp_path / "conversations.json"
+    export.write_text(json.dumps(convs))
+    r = cli("import", export, "--from", "chatgpt", "-r", "alice", "--no-embed")
+    assert r.code == 0, r.err
+    c1 = cli("messages", "list", "-t", "chatgpt-c1", "--json").json()
+    assert [m["content"] for m in c1] == ["draw my cat", "Here is your cat.", "thanks"]
+    c2 = cli("messages", "list", "-t", "chatgpt-c2", "--json").json()
+    assert [m["content"] for m in c2] == ["hello", "newer answer"]
+
+
+def test_claude_branches_thinking_and_attachments(cli, tmp_path):
+    """#18: both branches of an edited message were merged; thinking and placeholders
+    became content; attachment text was lost."""
+    conv = {
+        "uuid": "k1",
+        "name": "Edited",
+        "created_at": "2024-05-01T10:00:00Z",
+        "chat_messages": [
+            {
+                "uuid": "a",
+                "parent_message_uuid": "root",
+                "sender": "human",
+                "created_at": "2024-05-01T10:00:00Z",
+                "text": "first try",
+                "content": [{"type": "text", "text": "first try"}],
+            },
+            {
+                "uuid": "b",
+                "parent_message_uuid": "a",
+                "sender": "assistant",
+                "created_at": "2024-05-01T10:00:05Z",
+                "content": [{"type": "text", "text": "answer to the first try"}],
+            },
+            {
+                "uuid": "c",
+                "parent_message_uuid": "root",
+                "sender": "human",
+                "created_at": "2024-05-01T10:01:00Z",
+                "content": [{"type": "text", "text": "edited question"}],
+                "attachments": [{"file_name": "notes.txt", "extracted_content": "budget is 1400 euros"}],
+            },
+            {
+                "uuid": "d",
+                "parent_message_uuid": "c",
+                "sender": "assistant",
+                "created_at": "2024-05-01T10:01:09Z",
+                "content": [
+                    {"type": "thinking", "thinking": "let me think"},
+                    {"type": "text", "text": "This block is not supported on your current device yet."},
+                    {"type": "text", "text": "answer to the edit"},
+                ],
+            },
+        ],
+    }
+    export = tmp_path / "claude.json"
+    export.write_text(json.dumps([conv]))
+    assert cli("import", export, "--from", "claude", "-r", "alice", "--no-embed").code == 0
+    got = cli("messages", "list", "-t", "claude-k1", "--json").json()
+    assert [m["content"].split("\n")[0] for m in got] == ["edited question", "answer to the edit"]
+    assert "budget is 1400 euros" in got[0]["content"] and got[0]["metadata"]["attachments"] == ["notes.txt"]
+    assert "let me think" not in got[1]["content"] and "not supported" not in got[1]["content"]

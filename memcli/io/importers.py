@@ -63,9 +63,25 @@ def sniff(head: bytes) -> str | None:
     return None
 
 
+def _chatgpt_tip(mapping: dict, current: str | None) -> str | None:
+    """current_node, or (when the export has none) the newest leaf of the tree."""
+    if current and current in mapping:
+        return current
+    parents = {node.get("parent") for node in mapping.values()}
+    leaves = [nid for nid in mapping if nid not in parents]
+
+    def created(nid):
+        return ((mapping[nid].get("message") or {}).get("create_time")) or 0
+
+    return max(leaves, key=lambda nid: (created(nid), nid), default=None)
+
+
 def chatgpt(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
-    """ChatGPT data export `conversations.json`: each conversation is a tree of
-    nodes; the visible conversation is the path from the root to current_node."""
+    """ChatGPT data export (`conversations.json`, or the zip as downloaded): each
+    conversation is a tree of nodes; the visible conversation is the path from the
+    root to current_node (the newest leaf when current_node is missing). Tool calls
+    the assistant addressed to a tool (recipient other than "all") are not things it
+    said and are left out; a message without a time takes the one before it."""
     data = _load_json(path)
     if not isinstance(data, list):
         raise InputError("a ChatGPT export is a JSON list of conversations (conversations.json)")
@@ -77,14 +93,22 @@ def chatgpt(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
             continue
         thread = f"chatgpt-{conv_id}"
         titles[thread] = conv.get("title") or None
-        node_id, path_ids = conv.get("current_node"), []
-        while node_id and node_id in mapping:
+        node_id, path_ids = _chatgpt_tip(mapping, conv.get("current_node")), []
+        while node_id and node_id in mapping and node_id not in path_ids:
             path_ids.append(node_id)
             node_id = mapping[node_id].get("parent")
+        previous = conv.get("create_time")
         for node_id in reversed(path_ids):
             msg = mapping[node_id].get("message") or {}
             role = (msg.get("author") or {}).get("role")
-            parts = (msg.get("content") or {}).get("parts") or []
+            created = msg.get("create_time")
+            # a missing time (or one before the previous message) keeps the thread's order
+            when = previous if created in (None, "") or (previous and created < previous) else created
+            previous = when
+            if role == "assistant" and msg.get("recipient") not in (None, "all"):
+                continue  # a call to a tool (image prompt, code, browsing), not a reply
+            content = msg.get("content") or {}
+            parts = content.get("parts") or []
             text = "\n".join(p for p in parts if isinstance(p, str)).strip()
             if role not in ("user", "assistant", "tool", "system") or not text:
                 continue
@@ -97,15 +121,48 @@ def chatgpt(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
                     "resource_id": resource_id,
                     "role": role,
                     "content": text,
-                    "created_at": _epoch(msg.get("create_time")) or _epoch(conv.get("create_time")),
+                    "created_at": _epoch(when),
                     "metadata": {"source": "chatgpt", "model": (msg.get("metadata") or {}).get("model_slug")},
                 }
             )
     return lines, titles
 
 
+CLAUDE_PLACEHOLDER = "This block is not supported on your current device yet."
+
+
+def _claude_branch(messages: list[dict]) -> list[dict]:
+    """The conversation as last seen: from the newest message back through
+    parent_message_uuid (an edited message leaves its old branch out)."""
+    by_id = {m.get("uuid"): m for m in messages}
+    if not any(m.get("parent_message_uuid") in by_id for m in messages):
+        return messages  # an export without parents: its order is the conversation
+    tip = max(messages, key=lambda m: (m.get("created_at") or "", m.get("index", 0)))
+    branch, seen = [], set()
+    while tip is not None and tip.get("uuid") not in seen:
+        seen.add(tip.get("uuid"))
+        branch.append(tip)
+        tip = by_id.get(tip.get("parent_message_uuid"))
+    return list(reversed(branch))
+
+
+def _claude_text(msg: dict) -> str:
+    """What was said: text blocks only (no thinking, no placeholders), then attachments."""
+    blocks = msg.get("content")
+    if blocks:
+        texts = [b.get("text", "") for b in blocks if isinstance(b, dict) and b.get("type") == "text"]
+    else:
+        texts = [msg.get("text") or ""]
+    text = "\n".join(t for t in texts if t.strip() and t.strip() != CLAUDE_PLACEHOLDER).strip()
+    for attachment in msg.get("attachments") or []:
+        extracted = (attachment or {}).get("extracted_content")
+        if extracted:
+            text += f"\n\n[attachment: {attachment.get('file_name') or 'file'}]\n{extracted}"
+    return text.strip()
+
+
 def claude(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
-    """Claude export `conversations.json`: conversations with chat_messages in order."""
+    """Claude export `conversations.json`: the current branch of each conversation."""
     data = _load_json(path)
     if not isinstance(data, list):
         raise InputError("a Claude export is a JSON list of conversations (conversations.json)")
@@ -116,12 +173,11 @@ def claude(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
             continue
         thread = f"claude-{conv_id}"
         titles[thread] = conv.get("name") or None
-        for msg in conv.get("chat_messages") or []:
-            text = msg.get("text") or "\n".join(
-                c.get("text", "") for c in msg.get("content") or [] if c.get("type") == "text"
-            )
-            if not text.strip():
+        for msg in _claude_branch(conv.get("chat_messages") or []):
+            text = _claude_text(msg)
+            if not text:
                 continue
+            attachments = [a.get("file_name") for a in msg.get("attachments") or [] if isinstance(a, dict)]
             lines.append(
                 {
                     "id": f"claude-{msg.get('uuid')}",
@@ -130,7 +186,7 @@ def claude(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
                     "role": "user" if msg.get("sender") == "human" else "assistant",
                     "content": text,
                     "created_at": msg.get("created_at") or conv.get("created_at"),
-                    "metadata": {"source": "claude"},
+                    "metadata": {"source": "claude", **({"attachments": attachments} if attachments else {})},
                 }
             )
     return lines, titles
