@@ -3,6 +3,8 @@
 import json
 from pathlib import Path
 
+import pytest
+
 from conftest import EXAMPLE
 
 EXPORTS = Path(__file__).resolve().parent / "fixtures" / "exports"
@@ -217,3 +219,32 @@ def test_claude_branches_thinking_and_attachments(cli, tmp_path):
     assert [m["content"].split("\n")[0] for m in got] == ["edited question", "answer to the edit"]
     assert "budget is 1400 euros" in got[0]["content"] and got[0]["metadata"]["attachments"] == ["notes.txt"]
     assert "let me think" not in got[1]["content"] and "not supported" not in got[1]["content"]
+
+
+@pytest.mark.parametrize("version, threads", [("0.13", 2), ("0.31", 3), ("0.36", 3)])
+def test_llm_logs_of_every_schema(cli, version, threads):
+    """#18: logs.db files written by real llm releases (tests/fixtures/make_llm_logs.py):
+    0.13 (naive times), 0.31 (times with +00:00, fragments) and 0.36 (the message tree)."""
+    source = EXPORTS / f"llm-{version}-logs.db"
+    r = cli("import", source, "--from", "llm", "-r", "alice", "--no-embed", "--json")
+    assert r.code == 0, r.err
+    assert r.json()["threads_created"] == threads
+    listed = cli("threads", "list", "-r", "alice", "--json").json()["threads"]
+    by_title = {t["title"]: t["id"] for t in listed}
+    if version != "0.13":  # 0.13 left conversations unnamed
+        assert "I moved to Lisbon last spring." in by_title
+    conversation = [t["id"] for t in listed if t["message_count"] == 4][0]
+    msgs = cli("messages", "list", "-t", conversation, "--json").json()
+    assert [(m["role"], m["content"]) for m in msgs] == [
+        ("user", "I moved to Lisbon last spring."),
+        ("assistant", "answer to: I moved to Lisbon last spring."),
+        ("user", "Where do I live now?"),
+        ("assistant", "answer to: Where do I live now?"),
+    ]
+    assert msgs[0]["created_at"] <= msgs[2]["created_at"] and msgs[0]["created_at"].startswith("2026-")
+    everything = cli("export", "-r", "alice").out
+    assert '"role": "system", "content": "You are terse."' in everything
+    if version != "0.13":
+        assert json.dumps("Fragment text: the budget is 1400 euros.\nSummarise the notes.") in everything
+    again = cli("import", source, "--from", "llm", "-r", "alice", "--no-embed", "--json").json()
+    assert again["written"] == 0 and again["threads_created"] == 0

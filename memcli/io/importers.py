@@ -8,7 +8,6 @@ through the same checked, batched import as JSONL.
 
 import json
 import re
-import sqlite3
 import zipfile
 from datetime import UTC, datetime
 from pathlib import Path
@@ -192,38 +191,6 @@ def claude(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
     return lines, titles
 
 
-def llm_logs(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
-    """simonw/llm's logs.db: each response is a prompt and a reply in a conversation."""
-    try:
-        conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-        rows = conn.execute(
-            "SELECT r.id, r.model, r.prompt, r.response, r.conversation_id, r.datetime_utc, c.name "
-            "FROM responses r LEFT JOIN conversations c ON c.id = r.conversation_id ORDER BY r.datetime_utc, r.id"
-        ).fetchall()
-        conn.close()
-    except sqlite3.Error as exc:
-        raise InputError(f"{path} is not an llm logs.db ({exc})") from None
-    lines, titles = [], {}
-    for rid, model, prompt, response, conv_id, when, name in rows:
-        thread = f"llm-{conv_id or rid}"
-        titles.setdefault(thread, name or None)
-        created = when.replace(" ", "T") + ("" if when.endswith("Z") else "Z") if when else None
-        for suffix, role, text in (("prompt", "user", prompt), ("response", "assistant", response)):
-            if text and text.strip():
-                lines.append(
-                    {
-                        "id": f"llm-{rid}-{suffix}",
-                        "thread_id": thread,
-                        "resource_id": resource_id,
-                        "role": role,
-                        "content": text,
-                        "created_at": created,
-                        "metadata": {"source": "llm", "model": model},
-                    }
-                )
-    return lines, titles
-
-
 _THREAD = re.compile(r"^<!-- memcli:thread (\{.*\}) -->$")
 _HEADING = re.compile(r"^## (system|user|assistant|tool) · (\S+)$")
 _MESSAGE = re.compile(r"^<!-- memcli:message (\{.*\}) -->$")
@@ -281,6 +248,12 @@ def markdown(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
     if not lines:
         raise InputError(f"{path} holds no memcli Markdown export")
     return lines, titles
+
+
+def llm_logs(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
+    from memcli.io.llm_logs import read
+
+    return read(path, resource_id)
 
 
 READERS = {"chatgpt": chatgpt, "claude": claude, "llm": llm_logs, "markdown": markdown}
