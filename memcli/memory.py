@@ -175,6 +175,10 @@ class Memory(
         """The resource an operation without one acts for: the configured one, else 'default'."""
         return self._owner(resource_id)
 
+    def complete_ids(self, kind: str, prefix: str = "") -> list[str]:
+        """Thread ('threads') or resource ('resources') ids starting with prefix, for shells."""
+        return self.store.threads.ids_starting(kind, prefix)
+
     def thread_owner(self, thread_id: str) -> str | None:
         """The resource owning a thread, or None when there is no such thread."""
         return self.store.threads.owners([thread_id]).get(thread_id)

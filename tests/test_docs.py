@@ -41,3 +41,34 @@ def test_completion_answers_subcommands():
         [str(Path(sys.executable).parent / "memcli")], env=env, capture_output=True, text=True, check=False
     ).stdout
     assert "threads" in out
+
+
+def _complete(words: str, cword: int, home_env: dict) -> list[str]:
+    env = {
+        **os.environ,
+        **home_env,
+        "_MEMCLI_COMPLETE": "complete_bash",
+        "COMP_WORDS": words,
+        "COMP_CWORD": str(cword),
+    }
+    out = subprocess.run(
+        [str(Path(sys.executable).parent / "memcli")], env=env, capture_output=True, text=True, check=False
+    )
+    assert "error" not in out.stderr, out.stderr
+    return out.stdout.split()
+
+
+def test_completion_offers_option_values_and_ids_from_the_database(cli):
+    """#18: values of --mode, --from, --format, --scope, --order, and thread and resource ids."""
+    cli("add", "hi", "-t", "trip-porto", "-r", "alice", "--no-embed")
+    cli("add", "hi", "-t", "trip-lisbon", "-r", "alice", "--no-embed")
+    cli("add", "hi", "-t", "work", "-r", "bob", "--no-embed")
+    assert _complete("memcli recall x --mode h", 4, {}) == ["hybrid"]
+    assert _complete("memcli import f --from c", 4, {}) == ["chatgpt", "claude"]
+    assert _complete("memcli recall x --format ", 4, {}) == ["table", "json", "nl", "context"]
+    assert _complete("memcli export --format m", 3, {}) == ["markdown"]
+    assert _complete("memcli recall x --scope t", 4, {}) == ["thread"]
+    assert _complete("memcli threads list --order u", 4, {}) == ["updated"]
+    assert _complete("memcli threads show trip-", 3, {}) == ["trip-lisbon", "trip-porto"]
+    assert _complete("memcli recall x -r b", 4, {}) == ["bob"]
+    assert _complete("memcli messages list -t w", 4, {}) == ["work"]

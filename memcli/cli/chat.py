@@ -7,14 +7,20 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import open_memory, prompt_with_stdin
+from memcli.cli.common import complete_resources, complete_threads, open_memory, prompt_with_stdin
 from memcli.errors import UsageError
 
 ModelOpt = Annotated[str | None, typer.Option("--model", "-m", help="litellm model (default: MEMCLI_MODEL).")]
-ThreadOpt = Annotated[str | None, typer.Option("--thread", "-t", help="Thread to continue or create.")]
+ThreadOpt = Annotated[
+    str | None,
+    typer.Option("--thread", "-t", autocompletion=complete_threads, help="Thread to continue or create."),
+]
 ContinueOpt = Annotated[bool, typer.Option("--continue", "-c", help="Continue the resource's latest thread.")]
 ResourceOpt = Annotated[
-    str | None, typer.Option("--resource", "-r", help="Who is talking (default: default).")
+    str | None,
+    typer.Option(
+        "--resource", "-r", autocompletion=complete_resources, help="Who is talking (default: default)."
+    ),
 ]
 SystemOpt = Annotated[str | None, typer.Option("--system", "-s", help="System prompt.")]
 MaxContextOpt = Annotated[

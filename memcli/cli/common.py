@@ -10,9 +10,37 @@ from memcli.errors import UsageError
 
 STATE: dict[str, Any] = {"db": None, "debug": False}
 
+
+def choices(*values: str):
+    """Shell completion of an option's fixed values."""
+    return lambda incomplete: [v for v in values if v.startswith(incomplete)]
+
+
+def _ids(kind: str):
+    def complete(incomplete: str) -> list[str]:
+        """Thread or resource ids from the database; nothing (never an error) if it cannot be read."""
+        from memcli.errors import MemcliError
+
+        try:
+            with open_memory() as mem:
+                return mem.complete_ids(kind, incomplete)
+        except MemcliError:
+            return []
+
+    return complete
+
+
+complete_threads = _ids("threads")
+complete_resources = _ids("resources")
+
 ResourceOpt = Annotated[
     str | None,
-    typer.Option("--resource", "-r", help="Resource (user) that owns the thread; checked against the owner."),
+    typer.Option(
+        "--resource",
+        "-r",
+        help="Resource (user) that owns the thread; checked against the owner.",
+        autocompletion=complete_resources,
+    ),
 ]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Output JSON.")]
 NlOpt = Annotated[bool, typer.Option("--nl", help="Output one JSON object per line.")]

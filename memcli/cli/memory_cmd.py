@@ -9,7 +9,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import JsonOpt, NlOpt, open_memory, read_text_arg
+from memcli.cli.common import JsonOpt, NlOpt, complete_resources, complete_threads, open_memory, read_text_arg
 from memcli.errors import InputError, UsageError
 
 app = typer.Typer(
@@ -18,9 +18,16 @@ app = typer.Typer(
 
 ResourceOpt = Annotated[
     str | None,
-    typer.Option("--resource", "-r", help="Resource scope (default: config resource, else default)."),
+    typer.Option(
+        "--resource",
+        "-r",
+        autocompletion=complete_resources,
+        help="Resource scope (default: config resource, else default).",
+    ),
 ]
-ThreadOpt = Annotated[str | None, typer.Option("--thread", "-t", help="Thread scope instead.")]
+ThreadOpt = Annotated[
+    str | None, typer.Option("--thread", "-t", autocompletion=complete_threads, help="Thread scope instead.")
+]
 
 
 def _where(resource, thread) -> dict:

@@ -10,6 +10,7 @@ from memcli.cli.common import (
     NlOpt,
     ResourceOpt,
     check_time,
+    complete_threads,
     open_memory,
     parse_meta,
     read_text_arg,
@@ -19,7 +20,7 @@ from memcli.records import ROLES
 app = typer.Typer(help="List and delete messages.", no_args_is_help=True)
 
 COLUMNS = [("created_at", "time"), ("role", "role"), ("id", "id"), ("content", "content")]
-ThreadOpt = Annotated[str, typer.Option("--thread", "-t", help="Thread id.")]
+ThreadOpt = Annotated[str, typer.Option("--thread", "-t", autocompletion=complete_threads, help="Thread id.")]
 
 
 def add(

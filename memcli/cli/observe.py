@@ -6,15 +6,23 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import JsonOpt, NlOpt, open_memory
+from memcli.cli.common import JsonOpt, NlOpt, complete_resources, complete_threads, open_memory
 from memcli.errors import UsageError
 
 app = typer.Typer(help="The observation log kept by the Observer and the Reflector.", no_args_is_help=True)
 
-ThreadOpt = Annotated[str | None, typer.Option("--thread", "-t", help="Thread scope (default scope).")]
+ThreadOpt = Annotated[
+    str | None,
+    typer.Option("--thread", "-t", autocompletion=complete_threads, help="Thread scope (default scope)."),
+]
 ResourceOpt = Annotated[
     str | None,
-    typer.Option("--resource", "-r", help="With --thread: check the owner; alone: resource scope."),
+    typer.Option(
+        "--resource",
+        "-r",
+        autocompletion=complete_resources,
+        help="With --thread: check the owner; alone: resource scope.",
+    ),
 ]
 ModelOpt = Annotated[
     str | None,

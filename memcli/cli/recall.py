@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import ResourceOpt, check_time, open_memory, read_text_arg
+from memcli.cli.common import ResourceOpt, check_time, choices, complete_threads, open_memory, read_text_arg
 from memcli.errors import InputError, UsageError
 from memcli.recall import MODES
 from memcli.records import ROLES
@@ -46,9 +46,17 @@ def recall(
         str | None, typer.Argument(help="What to look for; - reads it from stdin (omit with --batch).")
     ] = None,
     resource: ResourceOpt = None,
-    thread: Annotated[str | None, typer.Option("--thread", "-t", help="The current thread.")] = None,
+    thread: Annotated[
+        str | None,
+        typer.Option("--thread", "-t", autocompletion=complete_threads, help="The current thread."),
+    ] = None,
     scope: Annotated[
-        str, typer.Option("--scope", help="resource: all the resource's threads; thread: only --thread.")
+        str,
+        typer.Option(
+            "--scope",
+            autocompletion=choices("resource", "thread"),
+            help="resource: all the resource's threads; thread: only --thread.",
+        ),
     ] = "resource",
     top_k: Annotated[
         int | None, typer.Option("--top-k", "-k", min=1, help="Best hits to return [config recall.top_k: 4].")
@@ -71,7 +79,12 @@ def recall(
         str | None, typer.Option("--until", callback=check_time, help="ISO date/time or age like 30d.")
     ] = None,
     role: Annotated[list[str] | None, typer.Option("--role", help="Only these roles (repeatable).")] = None,
-    mode: Annotated[str, typer.Option("--mode", help="hybrid, vector or keyword.")] = "hybrid",
+    mode: Annotated[
+        str,
+        typer.Option(
+            "--mode", autocompletion=choices("hybrid", "vector", "keyword"), help="hybrid, vector or keyword."
+        ),
+    ] = "hybrid",
     half_life: Annotated[
         str | None, typer.Option("--half-life", help="Weigh older messages less, e.g. 30d.")
     ] = None,
@@ -82,7 +95,12 @@ def recall(
     as_nl: Annotated[bool, typer.Option("--nl", help="One JSON hit per line.")] = False,
     fmt: Annotated[
         str | None,
-        typer.Option("--format", "-f", help="table, json, nl or context (a prompt-ready transcript)."),
+        typer.Option(
+            "--format",
+            "-f",
+            autocompletion=choices("table", "json", "nl", "context"),
+            help="table, json, nl or context (a prompt-ready transcript).",
+        ),
     ] = None,
     explain: Annotated[
         bool,

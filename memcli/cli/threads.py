@@ -5,7 +5,16 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import JsonOpt, NlOpt, ResourceOpt, check_time, open_memory, parse_meta
+from memcli.cli.common import (
+    JsonOpt,
+    NlOpt,
+    ResourceOpt,
+    check_time,
+    choices,
+    complete_threads,
+    open_memory,
+    parse_meta,
+)
 from memcli.errors import UsageError
 from memcli.timefmt import to_public
 
@@ -44,7 +53,9 @@ def new(
 def list_(
     resource: ResourceOpt = None,
     meta: MetaOpt = None,
-    order: Annotated[str, typer.Option("--order", help="created or updated.")] = "created",
+    order: Annotated[
+        str, typer.Option("--order", autocompletion=choices("created", "updated"), help="created or updated.")
+    ] = "created",
     ascending: Annotated[bool, typer.Option("--asc", help="Oldest first.")] = False,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Threads per page.")] = 100,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
@@ -68,7 +79,7 @@ def list_(
 
 @app.command("show")
 def show(
-    thread_id: Annotated[str, typer.Argument(help="Thread id.")],
+    thread_id: Annotated[str, typer.Argument(help="Thread id.", autocompletion=complete_threads)],
     resource: ResourceOpt = None,
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Messages per page.")] = 50,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
@@ -100,7 +111,7 @@ def show(
 
 @app.command("clone")
 def clone(
-    source: Annotated[str, typer.Argument(help="Thread to clone.")],
+    source: Annotated[str, typer.Argument(help="Thread to clone.", autocompletion=complete_threads)],
     new_id: Annotated[str | None, typer.Option("--id", help="Id of the clone (default: generated).")] = None,
     title: Annotated[str | None, typer.Option("--title", help="Title of the clone.")] = None,
     resource: Annotated[
@@ -152,7 +163,7 @@ def clone(
 
 @app.command("lineage")
 def lineage(
-    thread_id: Annotated[str, typer.Argument(help="Thread id.")],
+    thread_id: Annotated[str, typer.Argument(help="Thread id.", autocompletion=complete_threads)],
     as_json: JsonOpt = False,
 ) -> None:
     """The chain of clones from the root thread to this one."""
@@ -176,7 +187,7 @@ def lineage(
 
 @app.command("rename")
 def rename(
-    thread_id: Annotated[str, typer.Argument(help="Thread id.")],
+    thread_id: Annotated[str, typer.Argument(help="Thread id.", autocompletion=complete_threads)],
     title: Annotated[str, typer.Argument(help="New title.")],
     resource: ResourceOpt = None,
     as_json: JsonOpt = False,
@@ -190,7 +201,7 @@ def rename(
 
 @app.command("delete")
 def delete(
-    thread_id: Annotated[str, typer.Argument(help="Thread id.")],
+    thread_id: Annotated[str, typer.Argument(help="Thread id.", autocompletion=complete_threads)],
     resource: ResourceOpt = None,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask.")] = False,
 ) -> None:

@@ -8,14 +8,17 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import ResourceOpt, open_memory
+from memcli.cli.common import ResourceOpt, choices, complete_threads, open_memory
 from memcli.errors import UsageError
 
 
 def import_(
     source: Annotated[str, typer.Argument(help="JSONL file, or - for stdin.")],
     thread: Annotated[
-        str | None, typer.Option("--thread", "-t", help="Thread for lines without thread_id.")
+        str | None,
+        typer.Option(
+            "--thread", "-t", autocompletion=complete_threads, help="Thread for lines without thread_id."
+        ),
     ] = None,
     resource: ResourceOpt = None,
     no_embed: Annotated[
@@ -23,7 +26,11 @@ def import_(
     ] = False,
     source_format: Annotated[
         str,
-        typer.Option("--from", help="jsonl, chatgpt, claude, llm (logs.db) or markdown (memcli's export)."),
+        typer.Option(
+            "--from",
+            autocompletion=choices("jsonl", "chatgpt", "claude", "llm", "markdown"),
+            help="jsonl, chatgpt, claude, llm (logs.db) or markdown (memcli's export).",
+        ),
     ] = "jsonl",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
 ) -> None:
@@ -65,9 +72,16 @@ def import_(
 
 
 def export(
-    thread: Annotated[str | None, typer.Option("--thread", "-t", help="Only this thread.")] = None,
+    thread: Annotated[
+        str | None, typer.Option("--thread", "-t", autocompletion=complete_threads, help="Only this thread.")
+    ] = None,
     resource: ResourceOpt = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="jsonl or markdown.")] = "jsonl",
+    fmt: Annotated[
+        str,
+        typer.Option(
+            "--format", "-f", autocompletion=choices("jsonl", "markdown"), help="jsonl or markdown."
+        ),
+    ] = "jsonl",
     out: Annotated[str, typer.Option("--output", "-o", help="File to write (default stdout).")] = "-",
 ) -> None:
     """Export messages as JSONL (re-importable as is) or Markdown."""

@@ -112,6 +112,14 @@ class ThreadTable(Table):
         ).fetchall()
         return [_thread(r) for r in rows], total
 
+    def ids_starting(self, table: str, prefix: str, limit: int = 50) -> "list[str]":
+        """Thread or resource ids that start with prefix (shell completion), in order."""
+        name = {"threads": "threads", "resources": "resources"}[table]
+        upper = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else None
+        where, params = ("id >= ? AND id < ?", [prefix, upper]) if upper else ("1 = 1", [])
+        rows = self.conn.execute(f"SELECT id FROM {name} WHERE {where} ORDER BY id LIMIT ?", [*params, limit])
+        return [r[0] for r in rows]
+
     def latest_for_resource(self, resource_id: str) -> Thread | None:
         row = self.conn.execute(
             "SELECT t.* FROM threads t WHERE resource_id = ? ORDER BY updated_at DESC LIMIT 1",
