@@ -20,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from memcli.api.archive import ArchiveAPI
 from memcli.api.conversation import ConversationAPI
 from memcli.api.lineage import LineageAPI
 from memcli.api.maintenance import MaintenanceAPI
@@ -85,6 +86,7 @@ class Memory(
     MemoriesAPI,
     ConversationAPI,
     TransferAPI,
+    ArchiveAPI,
     MaintenanceAPI,
 ):
     def __init__(

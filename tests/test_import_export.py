@@ -139,3 +139,50 @@ def test_markdown_export(cli):
 def test_missing_file(cli):
     r = cli("import", "nope.jsonl")
     assert r.code == 1 and r.err.strip() == "memcli: error: no such file: nope.jsonl"
+
+
+def test_archive_round_trips_everything_a_resource_owns(cli, llm_server, tmp_path):
+    """#18: `export --format jsonl | import -` lost titles, thread metadata, empty threads,
+    working memory and observations; an archive carries them all (and facts memories)."""
+    from fake_llm import reply
+
+    from memcli import Memory
+
+    with Memory() as mem:
+        mem.create_thread("trip", "alice", "Porto weekend", {"topic": "travel"})
+        mem.create_thread("empty", "alice", "Nothing yet")
+        mem.add_message("I moved to Porto", "trip", "alice", embed=False)
+        mem.set_working_memory("- **City**: Lisbon", resource_id="alice")
+        mem.set_working_memory("- **City**: Porto", resource_id="alice")
+        mem.set_working_memory("- **Topic**: trains", thread_id="trip", resource_id="alice")
+        mem.add_memory("Alice lives in Porto", resource_id="alice", sources=[mem.list_messages("trip")[0].id])
+        mem.add_message("bob's own", "b", "bob", embed=False)
+    llm_server.script([reply("<observations>\n* 🔴 (10:00) Alice lives in Porto\n</observations>")])
+    assert cli("observe", "-t", "trip", "--force").code == 0
+
+    def state():
+        with Memory() as mem:
+            page = mem.list_threads("alice")
+            return {
+                "threads": sorted((t.id, t.title, json.dumps(t.metadata)) for t in page),
+                "messages": [m.to_dict() for m in mem.export_messages(resource_id="alice")],
+                "wm": mem.get_working_memory(resource_id="alice"),
+                "wm_thread": mem.get_working_memory(thread_id="trip", resource_id="alice"),
+                "history": [
+                    (h["content"], h["source"]) for h in mem.working_memory_history(resource_id="alice")
+                ],
+                "log": mem.get_observations(thread_id="trip", resource_id="alice").observations,
+                "facts": [(v.text, v.sources) for v in mem.list_memories(resource_id="alice")],
+            }
+
+    before = state()
+    archive = tmp_path / "alice.archive.jsonl"
+    assert cli("export", "-r", "alice", "--format", "archive", "-o", archive).code == 0
+    assert "bob" not in archive.read_text()
+    assert cli("db", "delete-resource", "alice", "--yes").code == 0
+    r = cli("import", archive, "--from", "archive", "--no-embed", "--json")
+    assert r.code == 0, r.err
+    assert state() == before
+    again = cli("import", archive, "--from", "archive", "--no-embed", "--json").json()
+    assert again["threads_created"] == again["messages"] == again["memories"] == again["history"] == 0
+    assert cli("import", archive, "--from", "archive", "-r", "bob").code == 1  # not bob's records

@@ -10,8 +10,8 @@ from typing import IO
 
 from memcli.errors import InputError
 
-IMPORT_FORMATS = ("jsonl", "chatgpt", "claude", "llm", "markdown")
-EXPORT_FORMATS = ("jsonl", "markdown")
+IMPORT_FORMATS = ("jsonl", "archive", "chatgpt", "claude", "llm", "markdown")
+EXPORT_FORMATS = ("jsonl", "archive", "markdown")
 
 
 class TransferAPI:
@@ -60,6 +60,11 @@ class TransferAPI:
             raise InputError(f"format must be one of {', '.join(IMPORT_FORMATS)}, not {format!r}")
         resource = self._checked_owner(resource_id)
         with tempfile.TemporaryDirectory(prefix="memcli-import-") as tmp:
+            if format == "archive":
+                with _seekable(stream, Path(tmp)) as lines:
+                    _check_format(lines.read(4096), format)
+                    lines.seek(0)
+                    return self.import_archive(lines, resource_id=resource, embed=embed)
             if format == "jsonl":
                 lines, titles = _seekable(stream, Path(tmp)), {}
                 _check_format(lines.read(4096), format)
@@ -106,6 +111,10 @@ class TransferAPI:
 
         if format not in EXPORT_FORMATS:
             raise InputError(f"format must be one of {', '.join(EXPORT_FORMATS)}, not {format!r}")
+        if format == "archive":
+            if thread_id is not None:
+                raise InputError("an archive holds whole resources: give a resource, not a thread")
+            return sum(self.export_archive(target, resource_id=resource_id).values())
         messages = self.export_messages(thread_id=thread_id, resource_id=resource_id)
         count = 0
         if format == "jsonl":

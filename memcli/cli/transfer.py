@@ -28,8 +28,8 @@ def import_(
         str,
         typer.Option(
             "--from",
-            autocompletion=choices("jsonl", "chatgpt", "claude", "llm", "markdown"),
-            help="jsonl, chatgpt, claude, llm (logs.db) or markdown (memcli's export).",
+            autocompletion=choices("jsonl", "archive", "chatgpt", "claude", "llm", "markdown"),
+            help="jsonl, archive (memcli's, lossless), chatgpt, claude, llm (logs.db) or markdown.",
         ),
     ] = "jsonl",
     as_json: Annotated[bool, typer.Option("--json", help="Print the summary as JSON on stdout.")] = False,
@@ -51,6 +51,13 @@ def import_(
         else:
             summary = mem.import_file(source, progress=bar, **options)
     seconds = time.perf_counter() - start
+    if isinstance(summary, dict):  # an archive: more than messages
+        summary["seconds"] = round(seconds, 2)
+        if as_json:
+            output.write_json(summary)
+        else:
+            output.notice("restored " + ", ".join(f"{v:,} {k.replace('_', ' ')}" for k, v in summary.items()))
+        return
     for text in summary.notices:
         output.warn(text)
     result = {
@@ -79,14 +86,22 @@ def export(
     fmt: Annotated[
         str,
         typer.Option(
-            "--format", "-f", autocompletion=choices("jsonl", "markdown"), help="jsonl or markdown."
+            "--format",
+            "-f",
+            autocompletion=choices("jsonl", "archive", "markdown"),
+            help="jsonl (messages), archive (everything a resource owns) or markdown.",
         ),
     ] = "jsonl",
     out: Annotated[str, typer.Option("--output", "-o", help="File to write (default stdout).")] = "-",
 ) -> None:
-    """Export messages as JSONL (re-importable as is) or Markdown."""
-    if fmt not in ("jsonl", "markdown"):
-        raise UsageError("--format takes jsonl or markdown")
+    """Export messages as JSONL (re-importable as is) or Markdown.
+
+    --format archive writes everything a resource owns (threads with titles and
+    metadata, empty ones too, messages, working memory and its history,
+    observation logs, facts memories): `import --from archive` restores it.
+    """
+    if fmt not in ("jsonl", "archive", "markdown"):
+        raise UsageError("--format takes jsonl, archive or markdown")
     with open_memory() as mem:
         if out == "-":
             mem.export(sys.stdout, format=fmt, thread_id=thread, resource_id=resource)

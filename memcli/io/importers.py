@@ -42,6 +42,8 @@ NAMES = {
     "claude": "a Claude export",
     "llm": "an llm logs.db (or another SQLite file)",
     "markdown": "memcli's Markdown export",
+    "archive": "a memcli archive",
+    "jsonl": "memcli's JSONL of messages",
 }
 
 
@@ -59,6 +61,8 @@ def sniff(head: bytes) -> str | None:
             return "claude"
     if b"<!-- memcli:thread" in head:
         return "markdown"
+    if text.startswith(b'{"type": "archive"'):
+        return "archive"
     return None
 
 

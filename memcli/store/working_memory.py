@@ -30,6 +30,31 @@ class WorkingMemoryTable(Table):
             [scope, scope_id, content, source, stamp],
         )
 
+    def restore(self, scope: str, scope_id: str, current: str | None, history: list[dict]) -> int:
+        """Put back an archived memory: its history rows (those not here yet, by time and
+        text) and the current text, without a new history row. Run in a transaction."""
+        table, key = _COLUMN[scope]
+        have = {
+            (r[0], r[1])
+            for r in self.conn.execute(
+                "SELECT created_at, content FROM working_memory_history WHERE scope = ? AND scope_id = ?",
+                [scope, scope_id],
+            )
+        }
+        added = 0
+        for row in sorted(history, key=lambda r: r["created_at"]):
+            if (row["created_at"], row["content"]) in have:
+                continue
+            self.conn.execute(
+                "INSERT INTO working_memory_history(scope, scope_id, content, source, created_at) "
+                "VALUES (?, ?, ?, ?, ?)",
+                [scope, scope_id, row["content"], row["source"], row["created_at"]],
+            )
+            added += 1
+        if current is not None:
+            self.conn.execute(f"UPDATE {table} SET working_memory = ? WHERE {key} = ?", [current, scope_id])
+        return added
+
     def history(self, scope: str, scope_id: str, limit: int = 50) -> list[dict]:
         rows = self.conn.execute(
             "SELECT content, source, created_at FROM working_memory_history WHERE scope = ? AND scope_id = ? "
