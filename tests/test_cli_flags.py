@@ -50,3 +50,36 @@ def test_answering_no_to_a_delete_is_not_an_interruption(cli, monkeypatch):
     r = cli("threads", "delete", "t", input="n\n")
     assert r.code == 0 and "nothing deleted" in r.err and "interrupted" not in r.err
     assert json.loads(cli("threads", "show", "t", "--json").out)["messages"][0]["content"] == "keep me"
+
+
+def test_recall_context_pipes_into_simonw_llm(cli, llm_server, tmp_path):
+    """#18: the README's `memcli recall ... --format context | llm "question"`, with the
+    real llm CLI pointed at the scripted server through extra-openai-models.yaml."""
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    from conftest import EXAMPLE
+
+    assert cli("import", EXAMPLE, "--no-embed").code == 0
+    context = cli("recall", "trip plans", "-r", "alice", "--mode", "keyword", "--format", "context").out
+    assert context.startswith("Memories relevant to: trip plans")
+    home = tmp_path / "llm-home"
+    home.mkdir()
+    (home / "extra-openai-models.yaml").write_text(
+        f'- model_id: fake\n  model_name: fake-model\n  api_base: "{llm_server.base_url}"\n'
+    )
+    llm_server.script([reply("The Porto trip in August.")])
+    llm = Path(sys.executable).with_name("llm")
+    done = subprocess.run(
+        [llm, "-m", "fake", "--no-stream", "What is planned?"],
+        input=context,
+        capture_output=True,
+        text=True,
+        env={**os.environ, "LLM_USER_PATH": str(home), "OPENAI_API_KEY": "sk-test"},
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "The Porto trip in August."
+    sent = json.dumps(llm_server.requests[-1]["messages"])
+    assert "What is planned?" in sent and json.dumps(context.strip().splitlines()[1])[1:-1] in sent
