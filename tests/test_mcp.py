@@ -124,3 +124,45 @@ def test_an_unpinned_server_needs_a_resource(cli):
         assert "Lisbon" in _text(found)
 
     asyncio.run(_session_run(dict(os.environ), body))
+
+
+def test_tools_describe_themselves_and_fail_like_the_cli(cli, tmp_path):
+    """#18: parameter descriptions, an enum for role, bounds, read-only hints, a version,
+    and an unknown thread as a clean error (it was -32603 and a traceback on stderr)."""
+    import memcli
+
+    env = {**os.environ, "MEMCLI_RESOURCE": "alice"}
+
+    async def body(session):
+        tools = {t.name: t for t in (await session.list_tools()).tools}
+        recall = tools["recall"].input_schema["properties"]
+        assert all(p.get("description") for p in recall.values())
+        assert recall["top_k"]["minimum"] == 1 and recall["message_range"]["minimum"] == 0
+        role = tools["remember"].input_schema["properties"]["role"]
+        assert set(role["enum"]) == {"user", "assistant", "system", "tool"}
+        assert tools["recall"].annotations.read_only_hint is True
+        assert tools["remember"].annotations.read_only_hint is False
+        zero = await session.call_tool("recall", {"query": "x", "top_k": 0})
+        assert zero.is_error
+        try:
+            await session.read_resource("memcli://threads/no-such-thread")
+            raise AssertionError("an unknown thread was read")
+        except Exception as exc:
+            assert "no thread with id no-such-thread" in str(exc)
+        return session
+
+    async def run():
+        from mcp import ClientSession
+        from mcp.client.stdio import StdioServerParameters, stdio_client
+
+        params = StdioServerParameters(command=sys.executable, args=["-m", "memcli", "mcp"], env=env)
+        errlog = open(tmp_path / "server.err", "w")  # noqa: SIM115
+        with errlog:
+            async with stdio_client(params, errlog=errlog) as (read, write):
+                async with ClientSession(read, write) as session:
+                    info = await session.initialize()
+                    assert info.server_info.version == memcli.__version__
+                    await body(session)
+
+    asyncio.run(run())
+    assert "Traceback" not in (tmp_path / "server.err").read_text()

@@ -20,8 +20,9 @@ import sys
 from pathlib import Path
 
 import pytest
-from conftest import EXAMPLE, ROOT
 from fake_llm import FakeLLM, reply
+
+from conftest import EXAMPLE, ROOT
 
 SKIP = ("python3 -m venv", "pip install", "just ")
 OBSERVED = "<observations>\n* 🔴 (10:00) Alice plans a trip to Porto\n</observations>\n<current-task>none</current-task>"
