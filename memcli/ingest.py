@@ -57,19 +57,37 @@ class Ingest:
         except ModelMismatch as exc:
             notices.append(str(exc))
             return None
+        self.embed_pending(embedder)
         return embedder
+
+    def embed_pending(self, embedder, batch_size: int = 256) -> int:
+        """Vectors for messages saved with embed='later', now that the model is loaded."""
+        from memcli import indexing
+
+        done = 0
+        while rowids := self.store.vectors.pending(batch_size):
+            batch = list(self.store.messages.by_rowids(rowids).values())
+            prepared = indexing.prepare(embedder, batch, known=self.store.vectors.known)
+            with self.store.transaction():
+                self.store.vectors.ensure(embedder.name, embedder.dim)
+                still = self.store.vectors.without_chunks([m.rowid for m in batch])
+                self.store.vectors.add(list(indexing.chunk_vectors(batch, prepared, still)))
+                self.store.vectors.clear_pending(rowids)  # those with vectors already, too
+            done += len(batch)
+        return done
 
     # ---- messages ------------------------------------------------------------
 
-    def save(self, messages: Iterable[Message | dict], *, embed: bool = True) -> WriteSummary:
-        """Validate and store messages in one transaction, with their vectors."""
+    def save(self, messages: Iterable[Message | dict], *, embed: bool | str = True) -> WriteSummary:
+        """Validate and store messages in one transaction, with their vectors: now (True),
+        by the next command that loads the model ("later"), or not (False)."""
         batch = [m if isinstance(m, Message) else message_from_obj(m) for m in messages]
         summary = WriteSummary()
-        embedder = self.embedder_or_notice(summary.notices) if embed and batch else None
-        self.write_batch(batch, embedder, summary)
+        embedder = self.embedder_or_notice(summary.notices) if embed is True and batch else None
+        self.write_batch(batch, embedder, summary, later=embed == "later")
         return summary
 
-    def write_batch(self, batch: list[Message], embedder, summary: WriteSummary) -> None:
+    def write_batch(self, batch: list[Message], embedder, summary: WriteSummary, later: bool = False) -> None:
         from memcli import indexing
 
         counts = tokens.count_many([m.content for m in batch])
@@ -95,6 +113,8 @@ class Ingest:
             written, unchanged = self.store.messages.upsert_many(batch)
             summary.written += len(written)
             summary.unchanged += unchanged
+            if later:
+                self.store.vectors.mark_pending(written)
             newest: dict[str, str] = {}
             for m in batch:
                 newest[m.thread_id] = max(newest.get(m.thread_id, ""), m.created_at)

@@ -274,9 +274,10 @@ class Memory(
         resource_id: str | None = None,
         role: str = "user",
         metadata: dict[str, Any] | None = None,
-        embed: bool = True,
+        embed: bool | str = True,
     ) -> Message:
         """Save one message (creating the thread on first use) and return it.
+        embed: True (now), "later" (by the next command that loads the model), False.
 
         Without resource_id, an existing thread keeps its owner unless a
         resource is configured (then that one must own it)."""
@@ -291,7 +292,7 @@ class Memory(
         self.save_messages([message], embed=embed)
         return message
 
-    def save_messages(self, messages: Iterable[Message | dict], *, embed: bool = True) -> WriteSummary:
+    def save_messages(self, messages: Iterable[Message | dict], *, embed: bool | str = True) -> WriteSummary:
         """Validate and store messages in one transaction, with their vectors."""
         return self.ingest.save(messages, embed=embed)
 

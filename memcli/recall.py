@@ -194,7 +194,7 @@ def run_queries(
     notices: list[str] = []
     vectors: list[bytes | None] = [None] * len(queries)
     semantic = any(o.mode in ("hybrid", "vector") for o in options)
-    if semantic and store.vectors.exists():
+    if semantic and (store.vectors.exists() or store.vectors.pending(1)):
         embedder = embedder_or_notice(notices)
         if embedder is not None:
             import numpy as np

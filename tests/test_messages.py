@@ -74,3 +74,33 @@ def test_tsv_output_escapes_newlines(cli):
     cli("add", "line one\nline two", "-t", "t", "--no-embed")
     out = cli("messages", "list", "-t", "t").out.splitlines()
     assert len(out) == 1 and out[0].endswith("line one\\nline two")
+
+
+def test_add_leaves_the_vector_to_the_next_model_load_and_stays_findable(cli, local_model, db_path):
+    """#17: `memcli add` no longer loads the embedding model (1.3 s) for one message, and a
+    vector recall right after it still finds the message by meaning."""
+    import subprocess
+    import sys
+
+    from memcli.store.connection import connect
+
+    probe = (
+        "import sys\nfrom memcli.cli.main import main\n"
+        "sys.argv = ['memcli', 'add', 'Our cat Miso loves the balcony', '-t', 'pets', '-r', 'alice']\n"
+        "try:\n    main()\nexcept SystemExit:\n    pass\n"
+        "sys.stderr.write(' '.join(sorted(sys.modules)))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
+    assert not {"fastembed", "onnxruntime"} & {m.split(".")[0] for m in done.stderr.split()}
+    conn, _ = connect(db_path)
+    assert conn.execute("SELECT count(*) FROM pending_embeddings").fetchone()[0] == 1
+    conn.close()
+    hits = cli("recall", "feline pet", "-r", "alice", "--mode", "vector", "-k", "1", "--json").json()
+    assert hits[0]["content"] == "Our cat Miso loves the balcony"
+    conn, _ = connect(db_path)
+    assert conn.execute("SELECT count(*) FROM pending_embeddings").fetchone()[0] == 0
+    conn.close()
+    assert cli("add", "not embedded", "-t", "pets", "-r", "alice", "--no-embed").code == 0
+    conn, _ = connect(db_path)
+    assert conn.execute("SELECT count(*) FROM pending_embeddings").fetchone()[0] == 0
+    conn.close()

@@ -131,6 +131,26 @@ class VectorIndex(VectorSearch, Table):
             )
         for resource_id in dict.fromkeys(i.resource_id for i in items):
             self.pack(resource_id)
+        self.clear_pending([i.message_rowid for i in items])
+
+    def mark_pending(self, message_rowids: list[int]) -> None:
+        """Leave these messages' vectors to the next command that loads the model."""
+        self.conn.executemany(
+            "INSERT OR IGNORE INTO pending_embeddings(message_rowid) VALUES (?)",
+            [(r,) for r in message_rowids],
+        )
+
+    def clear_pending(self, message_rowids: list[int]) -> None:
+        self.conn.executemany(
+            "DELETE FROM pending_embeddings WHERE message_rowid = ?", [(r,) for r in message_rowids]
+        )
+
+    def pending(self, limit: int) -> list[int]:
+        """Messages waiting for their vectors, oldest first."""
+        rows = self.conn.execute(
+            "SELECT message_rowid FROM pending_embeddings ORDER BY message_rowid LIMIT ?", [limit]
+        ).fetchall()
+        return [r[0] for r in rows]
 
     def pack(self, resource_id: str) -> int:
         """Pack a resource's unpacked codes into segments of SEGMENT; returns segments written.
