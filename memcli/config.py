@@ -56,6 +56,7 @@ class Key:
     meaning: str
     kind: type = str  # str, int, float or bool: checked on `config set` and when read
     minimum: float | None = None
+    choices: tuple[str, ...] | None = None
 
 
 KNOWN: dict[str, Key] = {
@@ -64,6 +65,12 @@ KNOWN: dict[str, Key] = {
     "embedding_model": Key("MEMCLI_EMBEDDING_MODEL", None, "fastembed model name"),
     "embedding_model_path": Key("MEMCLI_EMBEDDING_MODEL_PATH", None, "local folder with the model's files"),
     "api_base": Key("MEMCLI_API_BASE", None, "base URL of an OpenAI-compatible endpoint"),
+    "llm.client": Key(
+        "MEMCLI_LLM_CLIENT",
+        "auto",
+        "auto: a light HTTP client for openai/ models at api_base, litellm for the rest; litellm: always",
+        choices=("auto", "litellm"),
+    ),
     "timeout": Key("MEMCLI_TIMEOUT", 120.0, "seconds to wait for a model's answer", float, 0.1),
     "recall.top_k": Key(None, 4, "hits returned by recall", int, 1),
     "recall.message_range": Key(None, 1, "neighbours shown around each hit", int, 0),
@@ -123,6 +130,8 @@ def check(key: str, value: Any, where: str) -> Any:
         return number
     if not isinstance(value, str) or not value.strip():
         raise bad
+    if spec.choices and value not in spec.choices:
+        raise UsageError(f"{key} from {where} must be one of {', '.join(spec.choices)}, not {value!r}")
     return value
 
 

@@ -122,7 +122,10 @@ def _first_line(exc: Exception) -> str:
     return (text[0] if text else type(exc).__name__)[:300]
 
 
-class LiteLLM:
+class RetryingLLM:
+    """The retry loop both clients share: bounded attempts, backoff with jitter,
+    Retry-After honoured, hopeless errors at once, no retry once text was shown."""
+
     def __init__(
         self,
         model: str,
@@ -147,15 +150,6 @@ class LiteLLM:
         self._window = window
         self.attempts = 0  # requests sent, for reports and tests
 
-    def _litellm(self):
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        os.environ.setdefault("LITELLM_LOG", "ERROR")
-        import litellm
-
-        litellm.suppress_debug_info = True
-        litellm.telemetry = False
-        return litellm
-
     def context_window(self) -> int:
         if self._window:
             return self._window
@@ -163,25 +157,21 @@ class LiteLLM:
 
         return context_window(self.model)
 
+    def _call(self, messages, tools, on_token, emitted: list[int]) -> Reply:
+        raise NotImplementedError
+
+    def _transient(self, exc: Exception, status: int | None) -> bool:
+        """Worth another try (besides status codes in RETRYABLE and cut streams)."""
+        raise NotImplementedError
+
     def complete(self, messages, *, tools=None, on_token=None) -> Reply:
-        litellm = self._litellm()
-        kwargs = dict(model=self.model, messages=messages, timeout=self.timeout, num_retries=0)
-        if tools:
-            kwargs["tools"] = tools
-        if self.api_base:
-            kwargs["api_base"] = self.api_base
-        if self.api_key:
-            kwargs["api_key"] = self.api_key
         attempt = 0
         while True:
             attempt += 1
             self.attempts += 1
             emitted: list[int] = []
             try:
-                if on_token is None:
-                    reply = self._parse(litellm.completion(**kwargs))
-                else:
-                    reply = self._stream(litellm, kwargs, messages, on_token, emitted)
+                return self._call(messages, tools, on_token, emitted)
             except Exception as exc:
                 status = _status(exc)
                 if emitted:
@@ -191,14 +181,7 @@ class LiteLLM:
                         f"({_first_line(exc)}); your message is kept, ask again"
                     ) from exc
                 transient = not _hopeless(exc, status) and (
-                    status in RETRYABLE
-                    or (
-                        status is None
-                        and isinstance(
-                            exc, litellm.exceptions.APIConnectionError | litellm.exceptions.Timeout
-                        )
-                    )
-                    or isinstance(exc, _Truncated)
+                    status in RETRYABLE or isinstance(exc, _Truncated) or self._transient(exc, status)
                 )
                 if not transient or attempt > self.max_retries:
                     suffix = f" after {attempt} attempts" if attempt > 1 else ""
@@ -216,11 +199,40 @@ class LiteLLM:
                         f"(attempt {attempt + 1} of {self.max_retries + 1})"
                     )
                 time.sleep(delay)
-                continue
-            return reply
 
     def _where(self) -> str:
         return f" at {self.api_base}" if self.api_base else ""
+
+
+class LiteLLM(RetryingLLM):
+    """Every provider litellm knows (imported on the first call: ~2.5 s)."""
+
+    def _litellm(self):
+        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
+        os.environ.setdefault("LITELLM_LOG", "ERROR")
+        import litellm
+
+        litellm.suppress_debug_info = True
+        litellm.telemetry = False
+        return litellm
+
+    def _transient(self, exc, status) -> bool:
+        litellm = self._litellm()
+        errors = litellm.exceptions.APIConnectionError | litellm.exceptions.Timeout
+        return status is None and isinstance(exc, errors)
+
+    def _call(self, messages, tools, on_token, emitted) -> Reply:
+        litellm = self._litellm()
+        kwargs = dict(model=self.model, messages=messages, timeout=self.timeout, num_retries=0)
+        if tools:
+            kwargs["tools"] = tools
+        if self.api_base:
+            kwargs["api_base"] = self.api_base
+        if self.api_key:
+            kwargs["api_key"] = self.api_key
+        if on_token is None:
+            return self._parse(litellm.completion(**kwargs))
+        return self._stream(litellm, kwargs, messages, on_token, emitted)
 
     def _stream(self, litellm, kwargs, messages, on_token, emitted: list[int]) -> Reply:
         chunks = []

@@ -157,11 +157,14 @@ class Memory(
         name = resolve_model(model or self.settings.model_for(kind))
         if self._llm_factory is not None:
             return self._llm_factory(name)
+        options = dict(api_base=self.settings.api_base, timeout=self.settings.timeout, notice=self._notice)
+        if self.settings.api_base and name.startswith("openai/") and self.settings.llm_client != "litellm":
+            from memcli.openai_compat import OpenAICompatible  # no litellm import: seconds saved
+
+            return OpenAICompatible(name, **options)
         from memcli.llm import LiteLLM
 
-        return LiteLLM(
-            name, api_base=self.settings.api_base, timeout=self.settings.timeout, notice=self._notice
-        )
+        return LiteLLM(name, **options)
 
     # ---- owners -----------------------------------------------------------------
 

@@ -18,6 +18,7 @@ _KEYS = {
     "resource": "resource",
     "model": "model",
     "api_base": "api_base",
+    "llm_client": "llm.client",
     "timeout": "timeout",
     "recall_top_k": "recall.top_k",
     "recall_message_range": "recall.message_range",
@@ -37,6 +38,7 @@ class Settings:
     resource: str | None = None  # the default owner; None: "default", and owners are not checked
     model: str | None = None
     api_base: str | None = None
+    llm_client: str = "auto"
     timeout: float = 120.0
     recall_top_k: int = 4
     recall_message_range: int = 1

@@ -154,12 +154,14 @@ def db_snapshot(path: Path) -> dict:
         conn.close()
 
 
-@pytest.fixture
-def llm_server(monkeypatch):
-    """The scripted OpenAI-compatible server, and memcli pointed at it through litellm."""
+@pytest.fixture(params=["light", "litellm"])
+def llm_server(monkeypatch, request):
+    """The scripted OpenAI-compatible server, and memcli pointed at it: every test that
+    uses it runs twice, through the light HTTP client and through litellm."""
     from fake_llm import FakeLLM
 
     server = FakeLLM().start()
+    monkeypatch.setenv("MEMCLI_LLM_CLIENT", "auto" if request.param == "light" else "litellm")
     monkeypatch.setenv("MEMCLI_MODEL", "openai/fake-model")
     monkeypatch.setenv("MEMCLI_API_BASE", server.base_url)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
