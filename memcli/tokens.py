@@ -42,3 +42,19 @@ def count_many(texts: list[str], encoding_name: str = DEFAULT_ENCODING) -> list[
     enc = encoding(encoding_name)
     # a plain loop: encode_ordinary_batch's thread pool measured 3x slower on short texts
     return [len(enc.encode_ordinary(text)) for text in texts]
+
+
+def batches(messages: list, limit: int, *, most: int | None = None, cap: int | None = None) -> list[list]:
+    """Consecutive groups of messages under `limit` tokens (and at most `most` of them);
+    each message counts at most `cap` tokens, and one over the limit goes alone."""
+    out, current, size = [], [], 0
+    for m in messages:
+        cost = min(m.token_count, cap) if cap else m.token_count
+        if current and (size + cost > limit or (most is not None and len(current) >= most)):
+            out.append(current)
+            current, size = [], 0
+        current.append(m)
+        size += cost
+    if current:
+        out.append(current)
+    return out

@@ -30,9 +30,9 @@ class ObservationsAPI:
         (with dry_run, the prompts it would send and no model call)."""
         from memcli.observational.observer import Observer
 
-        scope = self._om_scope(resource_id, thread_id)
-        llm = None if dry_run else self.llm("observation", model)
-        tokens = threshold if threshold is not None else self.settings.observation_tokens
+        scope, llm, tokens = self._engine_parts(
+            "observation", resource_id, thread_id, dry_run, threshold, model
+        )
         observer = Observer(self.store, llm, message_tokens=tokens)
         return observer.run(*scope, force=force or dry_run, dry_run=dry_run)
 
@@ -49,11 +49,20 @@ class ObservationsAPI:
         """Run the Reflector: condense a log over the threshold. Returns a ReflectResult."""
         from memcli.observational.reflector import Reflector
 
-        scope = self._om_scope(resource_id, thread_id)
-        llm = None if dry_run else self.llm("reflection", model)
-        tokens = threshold if threshold is not None else self.settings.reflection_tokens
+        scope, llm, tokens = self._engine_parts(
+            "reflection", resource_id, thread_id, dry_run, threshold, model
+        )
         reflector = Reflector(self.store, llm, observation_tokens=tokens)
         return reflector.run(*scope, force=force, dry_run=dry_run)
+
+    def _engine_parts(self, kind, resource_id, thread_id, dry_run, threshold, model):
+        """(scope, model client or None for a dry run, token threshold) for observe and reflect."""
+        scope = self._om_scope(resource_id, thread_id)
+        llm = None if dry_run else self.llm(kind, model)
+        default = (
+            self.settings.observation_tokens if kind == "observation" else self.settings.reflection_tokens
+        )
+        return scope, llm, threshold if threshold is not None else default
 
     def get_observations(self, *, thread_id: str | None = None, resource_id: str | None = None):
         """The active ObservationRecord (log, current task, suggested response), or None."""

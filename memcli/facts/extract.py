@@ -71,20 +71,6 @@ class ExtractResult:
         }
 
 
-def batches(messages: list[Message]) -> list[list[Message]]:
-    out, current, size = [], [], 0
-    for m in messages:
-        cost = min(m.token_count, BATCH_TOKENS)
-        if current and (len(current) >= BATCH_MESSAGES or size + cost > BATCH_TOKENS):
-            out.append(current)
-            current, size = [], 0
-        current.append(m)
-        size += cost
-    if current:
-        out.append(current)
-    return out
-
-
 def parse_reply(text: str) -> list[dict]:
     """The list of events, or BadExtraction. Code fences and prose around the JSON are tolerated."""
     body = text.strip()
@@ -127,7 +113,7 @@ class Extractor:
         if not queue:
             result.skipped = "no new messages"
             return result
-        for batch in batches(queue):
+        for batch in tokens.batches(queue, BATCH_TOKENS, most=BATCH_MESSAGES, cap=BATCH_TOKENS):
             shown = self.similar(resource_id, [m.content for m in batch], SHOWN_MEMORIES)
             items = self._ask(batch, shown, result)
             versions = self._versions(items, batch, shown, resource_id, result)

@@ -63,23 +63,6 @@ def format_messages(messages: list[Message]) -> str:
     return "\n".join(out).strip()
 
 
-def batches(messages: list[Message], limit: int) -> list[list[Message]]:
-    """Consecutive groups under `limit` tokens; a message over the limit goes alone."""
-    out: list[list[Message]] = []
-    current: list[Message] = []
-    size = 0
-    for m in messages:
-        cost = min(m.token_count, MAX_MESSAGE_TOKENS)
-        if current and size + cost > limit:
-            out.append(current)
-            current, size = [], 0
-        current.append(m)
-        size += cost
-    if current:
-        out.append(current)
-    return out
-
-
 class Observer:
     def __init__(self, store, llm: LLM | None, *, message_tokens: int = DEFAULT_MESSAGE_TOKENS):
         self.store = store
@@ -118,7 +101,7 @@ class Observer:
         if waiting < self.message_tokens and not force:
             result.skipped = f"{waiting} unobserved tokens, below the threshold of {self.message_tokens}"
             return result
-        for batch in batches(queue, BATCH_TOKENS):
+        for batch in tokens.batches(queue, BATCH_TOKENS, cap=MAX_MESSAGE_TOKENS):
             messages = self.prompt(latest, batch)
             if dry_run:
                 result.prompts.append(messages)
