@@ -32,7 +32,6 @@ TYPES = (
 class ArchiveAPI:
     def export_archive(self, target: IO[str], *, resource_id: str | None = None) -> dict:
         """Write an archive of one resource (or of all); returns how many records of each type."""
-        from memcli.store.observations import ObservationRecord  # noqa: F401 - the records written
 
         counts: dict[str, int] = {}
 
