@@ -105,11 +105,11 @@ class Memory(
         (default: litellm). notice(text) hears of a slow one-time upgrade.
         """
         from memcli import paths
-        from memcli.store import Store
+        from memcli.store import open_store
 
         self.settings = settings or Settings.resolve()
         self.path = paths.db_path(path if path is not None else self.settings.db)
-        self.store = Store(self.path, notice)
+        self.store = open_store(self.path, notice)
         self._embedder = embedder
         self._embedder_error: EmbeddingUnavailable | None = None
         self._recaller: Recaller | None = None

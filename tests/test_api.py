@@ -19,6 +19,8 @@ from memcli import Memory
 
 from conftest import ROOT, jsonl
 
+pytestmark = pytest.mark.both_backends
+
 OBSERVER_REPLY = (
     "<observations>\n* 🔴 (10:00) User lives in Porto\n</observations>\n<current-task>none</current-task>"
 )

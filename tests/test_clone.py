@@ -4,16 +4,18 @@ import pytest
 
 from conftest import EXAMPLE, db_snapshot
 
+pytestmark = pytest.mark.both_backends
+
 SOURCE = "t-2024-08-11-trip"
 
 
 @pytest.fixture
 def source(cli, local_model, db_path):
     assert cli("import", str(EXAMPLE)).code == 0
-    from memcli.store import Store
+    from memcli.store import open_store
     from memcli.store.observations import ObservationRecord
 
-    store = Store(db_path)
+    store = open_store(db_path)
     rowids = [
         r[0]
         for r in store.conn.execute("SELECT rowid FROM messages WHERE thread_id = ? ORDER BY rowid", [SOURCE])
@@ -80,9 +82,9 @@ def test_clone_needs_no_model_and_its_copied_vectors_serve_recall(
 
 def test_observations_come_along_with_the_cursor_remapped(cli, source, db_path):
     data = cli("threads", "clone", SOURCE, "--id", "branch", "--json").json()
-    from memcli.store import Store
+    from memcli.store import open_store
 
-    store = Store(db_path)
+    store = open_store(db_path)
     [record] = store.observations.history("thread", "branch")
     assert record.observations.startswith("* 🔴")
     new_rowid = store.conn.execute(

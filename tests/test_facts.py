@@ -11,6 +11,8 @@ from fake_llm import reply
 
 from memcli import Memory, NotFoundError, OwnershipError
 
+pytestmark = pytest.mark.both_backends
+
 
 def extraction(*items) -> dict:
     return reply(json.dumps({"memory": list(items)}))

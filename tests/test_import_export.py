@@ -6,6 +6,8 @@ import pytest
 
 from conftest import EXAMPLE, db_snapshot, jsonl
 
+pytestmark = pytest.mark.both_backends
+
 LINES = [
     {
         "id": "m-17",

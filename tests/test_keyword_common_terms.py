@@ -14,6 +14,8 @@ from memcli import Memory
 from memcli.records import Filters
 from memcli.store import keyword
 
+pytestmark = pytest.mark.both_backends
+
 
 @pytest.fixture
 def mem(tmp_path, monkeypatch):

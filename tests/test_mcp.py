@@ -7,6 +7,9 @@ import sys
 
 from conftest import EXAMPLE
 
+import pytest  # noqa: E402
+pytestmark = pytest.mark.both_backends
+
 
 async def _session_run(env, body):
     from mcp import ClientSession

@@ -1,6 +1,9 @@
 """memcli add and memcli messages list|delete: windows by count, tokens and time."""
 
-from conftest import jsonl
+from conftest import jsonl, sql
+
+import pytest  # noqa: E402
+pytestmark = pytest.mark.both_backends
 
 
 def _thread_of(cli, n=10):
@@ -82,8 +85,6 @@ def test_add_leaves_the_vector_to_the_next_model_load_and_stays_findable(cli, lo
     import subprocess
     import sys
 
-    from memcli.store.connection import connect
-
     probe = (
         "import sys\nfrom memcli.cli.main import main\n"
         "sys.argv = ['memcli', 'add', 'Our cat Miso loves the balcony', '-t', 'pets', '-r', 'alice']\n"
@@ -92,15 +93,9 @@ def test_add_leaves_the_vector_to_the_next_model_load_and_stays_findable(cli, lo
     )
     done = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True)
     assert not {"fastembed", "onnxruntime"} & {m.split(".")[0] for m in done.stderr.split()}
-    conn, _ = connect(db_path)
-    assert conn.execute("SELECT count(*) FROM pending_embeddings").fetchone()[0] == 1
-    conn.close()
+    assert sql(db_path, "SELECT count(*) FROM pending_embeddings") == [(1,)]
     hits = cli("recall", "feline pet", "-r", "alice", "--mode", "vector", "-k", "1", "--json").json()
     assert hits[0]["content"] == "Our cat Miso loves the balcony"
-    conn, _ = connect(db_path)
-    assert conn.execute("SELECT count(*) FROM pending_embeddings").fetchone()[0] == 0
-    conn.close()
+    assert sql(db_path, "SELECT count(*) FROM pending_embeddings") == [(0,)]
     assert cli("add", "not embedded", "-t", "pets", "-r", "alice", "--no-embed").code == 0
-    conn, _ = connect(db_path)
-    assert conn.execute("SELECT count(*) FROM pending_embeddings").fetchone()[0] == 0
-    conn.close()
+    assert sql(db_path, "SELECT count(*) FROM pending_embeddings") == [(0,)]

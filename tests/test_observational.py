@@ -5,6 +5,8 @@ import json
 import pytest
 from fake_llm import reply
 
+pytestmark = pytest.mark.both_backends
+
 GOOD = """<observations>
 Date: Jan 1, 2024
 * 🔴 (10:00) User's name is Alice; lives in Lisbon

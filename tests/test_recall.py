@@ -4,7 +4,9 @@ import json
 
 import pytest
 
-from conftest import EXAMPLE, jsonl
+from conftest import EXAMPLE, jsonl, sql
+
+pytestmark = pytest.mark.both_backends
 
 CONTRACT_KEYS = {"id", "thread_id", "resource_id", "role", "content", "created_at", "score", "metadata"}
 
@@ -176,11 +178,7 @@ def test_backfill_after_no_embed(cli, local_model):
 
 
 def test_model_change_is_detected_and_rebuild_fixes_it(cli, example, db_path):
-    from memcli.store.connection import connect
-
-    conn, _ = connect(db_path)
-    conn.execute("UPDATE settings SET value = 'some/other-model' WHERE key = 'embedding_model'")
-    conn.close()
+    sql(db_path, "UPDATE settings SET value = 'some/other-model' WHERE key = 'embedding_model'")
     r = cli("recall", "Lisbon", "-r", "alice", "--json")
     assert r.code == 0 and "made with some/other-model" in r.err and "embed --rebuild" in r.err
     status = cli("models", "status", "--json").json()
@@ -192,15 +190,15 @@ def test_model_change_is_detected_and_rebuild_fixes_it(cli, example, db_path):
 
 
 def test_deletes_leave_no_orphan_vectors(cli, example, db_path):
-    from memcli.store import Store
+    from memcli.store import open_store
 
-    store = Store(db_path)
+    store = open_store(db_path)
     vec_rows = lambda: store.conn.execute("SELECT count(*) FROM vec_floats").fetchone()[0]  # noqa: E731
     assert vec_rows() == 22
     store.close()
     cli("messages", "delete", "ex-001", "ex-002")
     cli("threads", "delete", "t-2024-08-11-trip", "--yes")
-    store = Store(db_path)
+    store = open_store(db_path)
     assert vec_rows() == 22 - 2 - 8
     assert store.vectors.orphans() == 0
     store.close()

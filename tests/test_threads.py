@@ -2,7 +2,9 @@
 
 import pytest
 
-from conftest import db_snapshot
+from conftest import db_snapshot, sql
+
+pytestmark = pytest.mark.both_backends
 
 WRONG_OWNER = "Thread with id t1 is for resource with id alice but resource bob was queried"
 
@@ -88,25 +90,20 @@ def test_unknown_thread_exits_3(cli):
     assert r.code == 3 and r.err.strip() == "memcli: error: no thread with id nope"
 
 
-def test_delete_removes_everything_derived(cli, two_threads, db_path):
-    from memcli.store.connection import connect
-
-    conn, _ = connect(db_path)
-    conn.execute(
+def test_delete_removes_everything_derived(cli, two_threads, db_path, backend):
+    sql(
+        db_path,
         "INSERT INTO observations(scope, scope_id, generation, origin, observations, created_at) "
-        "VALUES ('thread', 't1', 1, 'observation', '* obs', '2024-01-01')"
+        "VALUES ('thread', 't1', 1, 'observation', '* obs', '2024-01-01')",
     )
-    conn.close()
     r = cli("threads", "delete", "t1", "-r", "alice", "--yes")
     assert r.code == 0
-    conn, _ = connect(db_path)
-    assert conn.execute("SELECT count(*) FROM messages WHERE thread_id = 't1'").fetchone()[0] == 0
-    assert (
-        conn.execute("SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'Lisbon'").fetchone()[0] == 0
-    )
-    assert conn.execute("SELECT count(*) FROM observations").fetchone()[0] == 0
-    assert conn.execute("SELECT count(*) FROM messages").fetchone()[0] == 1
-    conn.close()
+    assert sql(db_path, "SELECT count(*) FROM messages WHERE thread_id = 't1'") == [(0,)]
+    if backend == "sqlite":
+        assert sql(db_path, "SELECT count(*) FROM messages_fts WHERE messages_fts MATCH 'Lisbon'") == [(0,)]
+    assert cli("recall", "Lisbon", "-r", "alice", "--mode", "keyword", "--json").json() == []
+    assert sql(db_path, "SELECT count(*) FROM observations") == [(0,)]
+    assert sql(db_path, "SELECT count(*) FROM messages") == [(1,)]
 
 
 def test_delete_without_yes_in_a_pipe_is_refused(cli, two_threads):
@@ -114,6 +111,7 @@ def test_delete_without_yes_in_a_pipe_is_refused(cli, two_threads):
     assert r.code == 2 and "--yes" in r.err
 
 
+@pytest.mark.sqlite_only  # PostgreSQL's VACUUM keeps the space for reuse
 def test_vacuum_gives_space_back_and_optimize_keeps_search(cli, db_path):
     rows = "".join(
         f'{{"content": "filler text number {i} " , "thread_id": "big", "resource_id": "r"}}\n'

@@ -86,9 +86,9 @@ class MaintenanceAPI:
 
     def vacuum(self) -> tuple[int, int]:
         """Rewrite the file without free pages; returns (bytes before, bytes after)."""
-        before = self.path.stat().st_size if self.path.exists() else 0
+        before = self.store.size()
         self.store.vacuum()
-        return before, self.path.stat().st_size
+        return before, self.store.size()
 
     def doctor(self) -> list[dict]:
         """Checks of the open database: integrity, orphans, vectors, the embedding model."""
@@ -97,9 +97,9 @@ class MaintenanceAPI:
         def check(name, ok, detail):
             checks.append({"check": name, "ok": bool(ok), "detail": detail})
 
-        check("database", True, str(self.path))
-        integrity = self.store.integrity_check()
-        check("integrity", integrity == "ok", integrity)
+        check("database", True, f"{self.store.path} ({self.store.backend})")
+        for name, ok, detail in self.store.health():
+            check(name, ok, detail)
         orphans = self.store.vectors.orphans()
         check("orphaned vectors", orphans == 0, str(orphans))
         missing = self.store.vectors.missing_codes()

@@ -1,8 +1,9 @@
-"""The SQLite store: every SQL statement memcli runs lives under this package.
+"""The store: every SQL statement memcli runs lives under this package.
 
 `Store` is the narrow interface the rest of memcli uses (threads, messages,
-vectors, keyword search, observations, settings); a future PostgreSQL
-backend replaces this package and nothing above it.
+vectors, keyword search, observations, settings) on a SQLite file;
+`pg.PgStore` is the same interface on PostgreSQL. `open_store` picks one
+from the database setting; nothing above this package knows which.
 """
 
 import threading
@@ -20,7 +21,20 @@ from memcli.store.vectors import VectorIndex
 from memcli.store.working_memory import WorkingMemoryTable
 
 
+def open_store(target, notice=None) -> "Store":
+    """The store for a database setting: a postgresql:// URL or a SQLite file path."""
+    from memcli.store.pg.connection import is_url
+
+    if is_url(target):
+        from memcli.store.pg import PgStore
+
+        return PgStore(target, notice)
+    return Store(target, notice)
+
+
 class Store:
+    backend = "sqlite"
+
     def __init__(self, path: Path | str, notice=None):
         check_is_memcli_file(path)  # before Path(), which would fold a URL's '//'
         self.path = Path(path) if str(path) != ":memory:" else path
@@ -97,10 +111,10 @@ class Store:
 
     def stats(self) -> dict:
         q = lambda sql: self.conn.execute(sql).fetchone()[0]  # noqa: E731
-        size = self.path.stat().st_size if isinstance(self.path, Path) else 0
         return {
+            "backend": self.backend,
             "path": str(self.path),
-            "bytes": size,
+            "bytes": self.size(),
             "resources": q("SELECT count(*) FROM resources"),
             "threads": q("SELECT count(*) FROM threads"),
             "messages": q("SELECT count(*) FROM messages"),
@@ -110,6 +124,15 @@ class Store:
             "embedding_model": self.get_setting("embedding_model"),
             "embedding_dim": int(self.get_setting("embedding_dim") or 0) or None,
         }
+
+    def size(self) -> int:
+        """Bytes the memory takes (the file; on PostgreSQL, memcli's tables)."""
+        return self.path.stat().st_size if isinstance(self.path, Path) and self.path.exists() else 0
+
+    def health(self) -> list[tuple[str, bool, str]]:
+        """Backend checks for `db doctor`: (check, ok, detail)."""
+        integrity = self.integrity_check()
+        return [("integrity", integrity == "ok", integrity)]
 
     def optimize(self) -> None:
         """Merge FTS5 segments, repack vector segments, refresh the planner's statistics."""

@@ -10,3 +10,7 @@ class Table:
     @property
     def conn(self):
         return self._connections.conn
+
+    def _insert_id(self, sql: str, params) -> int:
+        """Run an INSERT and return the new row's integer id (PostgreSQL: RETURNING id)."""
+        return self.conn.execute(sql, params).lastrowid

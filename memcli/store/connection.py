@@ -77,11 +77,7 @@ def check_is_memcli_file(path: Path | str) -> None:
         return
     if "://" in text:
         scheme = text.split("://", 1)[0].lower()
-        if scheme in ("postgresql", "postgres"):
-            raise StoreError(
-                "this memcli stores memory in a SQLite file only: set MEMCLI_DB (or --db) to a file path"
-            )
-        raise StoreError(f"MEMCLI_DB / --db must be a file path, not a {scheme}:// URL")
+        raise StoreError(f"MEMCLI_DB / --db must be a file path or a postgresql:// URL, not a {scheme}:// URL")
     path = Path(path)
     if path.is_dir():
         raise StoreError(f"{path} is a folder; MEMCLI_DB / --db must name a file")

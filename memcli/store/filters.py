@@ -20,4 +20,4 @@ def where_clause(filters: Filters, alias: str = "m") -> tuple[str, list]:
     if filters.roles:
         parts.append(f"{alias}.role IN ({','.join('?' * len(filters.roles))})")
         params += list(filters.roles)
-    return (" AND ".join(parts) or "1"), params
+    return (" AND ".join(parts) or "1 = 1"), params

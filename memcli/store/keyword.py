@@ -44,12 +44,17 @@ class KeywordIndex(Table):
             return []
         common = self._common(terms)
         if not common:
-            return self._ranked(fts_query(terms, filters.resource_id), filters, k)
+            return self._ranked(self._query(terms, filters.resource_id), filters, k)
         rare = [t for t in terms if t not in common]
         if rare:
-            return self._ranked(fts_query(rare, filters.resource_id), filters, k)
-        hits = self._ranked(fts_query(terms, filters.resource_id, "AND"), filters, k)
-        return hits if len(hits) >= k else self._ranked(fts_query(terms, filters.resource_id), filters, k)
+            return self._ranked(self._query(rare, filters.resource_id), filters, k)
+        hits = self._ranked(self._query(terms, filters.resource_id, "AND"), filters, k)
+        return hits if len(hits) >= k else self._ranked(self._query(terms, filters.resource_id), filters, k)
+
+    @staticmethod
+    def _query(terms: list[str], resource_id: str | None, joiner: str = "OR"):
+        """What _ranked() matches: an FTS5 query string here."""
+        return fts_query(terms, resource_id, joiner)
 
     def _common(self, terms: list[str]) -> set[str]:
         """Terms in more than COMMON_TERM_MESSAGES messages (counting stops there)."""

@@ -150,7 +150,7 @@ class MemoryTable(Table):
             )
         if v.event == "DELETE":
             self.conn.execute("UPDATE memories SET ended_at = ? WHERE id = ?", [v.created_at, v.memory_id])
-        vid = self.conn.execute(
+        vid = self._insert_id(
             "INSERT INTO memory_versions(memory_id, version, event, text, category, valid_from, valid_to, "
             "expires_at, created_at, superseded_at, actor, embedding) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -167,9 +167,9 @@ class MemoryTable(Table):
                 v.actor,
                 v.embedding,
             ],
-        ).lastrowid
+        )
         self.conn.executemany(
-            "INSERT OR IGNORE INTO memory_sources(version_id, message_id, thread_id) VALUES (?, ?, ?)",
+            "INSERT INTO memory_sources(version_id, message_id, thread_id) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [(vid, mid, source_threads[mid]) for mid in v.sources if mid in source_threads],
         )
 
@@ -182,7 +182,8 @@ class MemoryTable(Table):
     def move_cursor(self, thread_id: str, rowid: int) -> None:
         self.conn.execute(
             "INSERT INTO memory_cursors(thread_id, last_rowid) VALUES (?, ?) "
-            "ON CONFLICT(thread_id) DO UPDATE SET last_rowid = max(last_rowid, excluded.last_rowid)",
+            "ON CONFLICT(thread_id) DO UPDATE SET last_rowid = CASE WHEN excluded.last_rowid > memory_cursors.last_rowid "
+            "THEN excluded.last_rowid ELSE memory_cursors.last_rowid END",
             [thread_id, rowid],
         )
 

@@ -30,6 +30,8 @@ def _dump(metadata) -> str:
 
 
 class MessageTable(Table):
+    NO_LIMIT = -1  # SQLite's "LIMIT -1"; PostgreSQL takes NULL
+
     def upsert_many(self, messages: list[Message]) -> tuple[list[int], int]:
         """Insert new messages, update changed ones with the same id.
 
@@ -87,10 +89,11 @@ class MessageTable(Table):
         """Past every rowid ever used: inside the write transaction we are the only writer,
         and the high-water mark keeps a deleted newest message's rowid from coming back
         (the observer's cursor would skip the message that reused it)."""
-        return self.conn.execute(
-            "SELECT max(coalesce((SELECT max(rowid) FROM messages), 0), "
-            "coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'message_rowid_high'), 0)) + 1"
-        ).fetchone()[0]
+        newest, mark = self.conn.execute(
+            "SELECT coalesce((SELECT max(rowid) FROM messages), 0), "
+            "coalesce((SELECT CAST(value AS INTEGER) FROM settings WHERE key = 'message_rowid_high'), 0)"
+        ).fetchone()
+        return max(newest, mark) + 1
 
     def _insert_bulk(self, messages: list[Message]) -> None:
         """Insert with explicit rowids, then index them for FTS in one statement.
@@ -103,6 +106,15 @@ class MessageTable(Table):
             return
         if not self.conn.in_transaction:
             raise StoreError("bulk inserts must run inside a transaction")
+        self._insert_indexed(messages)
+        self.conn.execute(
+            "INSERT INTO settings(key, value) VALUES ('message_rowid_high', ?) "
+            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+            [str(messages[-1].rowid)],
+        )
+
+    def _insert_indexed(self, messages: list[Message]) -> None:
+        """Insert the rows and their full-text entries."""
         self.conn.execute("INSERT INTO settings(key, value) VALUES ('fts_deferred', '1')")
         try:
             self._insert_rows(messages)
@@ -112,11 +124,6 @@ class MessageTable(Table):
             "INSERT INTO messages_fts(rowid, content, resource_id) "
             "SELECT rowid, content, resource_id FROM messages WHERE rowid BETWEEN ? AND ?",
             [messages[0].rowid, messages[-1].rowid],
-        )
-        self.conn.execute(
-            "INSERT INTO settings(key, value) VALUES ('message_rowid_high', ?) "
-            "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-            [str(messages[-1].rowid)],
         )
 
     def _insert_rows(self, messages: list[Message]) -> None:
@@ -190,7 +197,7 @@ class MessageTable(Table):
         if last is None and max_tokens is None:
             sql = f"SELECT {_COLUMNS} FROM messages WHERE {clause} ORDER BY created_at, rowid"
             sql += " LIMIT ? OFFSET ?"
-            params += [limit if limit is not None else -1, offset]
+            params += [limit if limit is not None else self.NO_LIMIT, offset]
             return [_message(r) for r in self.conn.execute(sql, params)]
         sql = f"SELECT {_COLUMNS} FROM messages WHERE {clause} ORDER BY created_at DESC, rowid DESC"
         picked, tokens = [], 0

@@ -39,10 +39,18 @@ def metadata_path(key: str) -> str:
 
 
 class ThreadTable(Table):
+    # per-resource tables only this backend has (the SQLite vector search's packed codes)
+    RESOURCE_SIDE_TABLES = ("vector_segments", "vector_partitions")
+
+    @staticmethod
+    def _metadata_match(key: str, value) -> tuple[str, list]:
+        """SQL testing one top-level metadata key against a value."""
+        return "json_extract(t.metadata, ?) = ?", [metadata_path(key), value]
+
     def ensure_resource(self, resource_id: str, at: str | None = None) -> None:
         stamp = at or now()
         self.conn.execute(
-            "INSERT OR IGNORE INTO resources(id, created_at, updated_at) VALUES (?, ?, ?)",
+            "INSERT INTO resources(id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
             [resource_id, stamp, stamp],
         )
 
@@ -100,8 +108,9 @@ class ThreadTable(Table):
             where.append("t.cloned_from = ?")
             params.append(cloned_from)
         for key, value in (metadata or {}).items():
-            where.append("json_extract(t.metadata, ?) = ?")
-            params += [metadata_path(key), value]
+            sql, values = self._metadata_match(key, value)
+            where.append(sql)
+            params += values
         clause = (" WHERE " + " AND ".join(where)) if where else ""
         total = self.conn.execute(f"SELECT count(*) FROM threads t{clause}", params).fetchone()[0]
         direction = "DESC" if descending else "ASC"
@@ -167,8 +176,8 @@ class ThreadTable(Table):
         self.conn.execute("DELETE FROM messages WHERE resource_id = ?", [resource_id])
         for table in ("working_memory_history", "observations"):
             self.conn.execute(f"DELETE FROM {table} WHERE scope = 'resource' AND scope_id = ?", [resource_id])
-        self.conn.execute("DELETE FROM vector_segments WHERE resource_id = ?", [resource_id])
-        self.conn.execute("DELETE FROM vector_partitions WHERE resource_id = ?", [resource_id])
+        for table in self.RESOURCE_SIDE_TABLES:
+            self.conn.execute(f"DELETE FROM {table} WHERE resource_id = ?", [resource_id])
         self.conn.execute(
             "DELETE FROM settings WHERE key = ?", [f"reflection_gave_up:resource:{resource_id}"]
         )

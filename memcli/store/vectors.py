@@ -89,20 +89,22 @@ class VectorIndex(VectorSearch, Table):
                 raise ModelMismatch(stored[0], name)
             if self.exists():
                 return
-        self.conn.execute(
-            f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING vec0("
-            f"embedding float[{int(dim)}] distance_metric=cosine)"
-        )
-        self.conn.execute(
-            f"CREATE TRIGGER IF NOT EXISTS chunks_delete_vector AFTER DELETE ON chunks BEGIN "
-            f"DELETE FROM {TABLE} WHERE rowid = old.id; END"
-        )
+        self._create(int(dim))
         for key, value in (("embedding_model", name), ("embedding_dim", str(dim))):
             self.conn.execute(
                 "INSERT INTO settings(key, value) VALUES (?, ?) "
                 "ON CONFLICT(key) DO UPDATE SET value = excluded.value",
                 [key, value],
             )
+
+    def _create(self, dim: int) -> None:
+        self.conn.execute(
+            f"CREATE VIRTUAL TABLE IF NOT EXISTS {TABLE} USING vec0(embedding float[{dim}] distance_metric=cosine)"
+        )
+        self.conn.execute(
+            f"CREATE TRIGGER IF NOT EXISTS chunks_delete_vector AFTER DELETE ON chunks BEGIN "
+            f"DELETE FROM {TABLE} WHERE rowid = old.id; END"
+        )
 
     # ---- writing ---------------------------------------------------------------
 
@@ -117,10 +119,10 @@ class VectorIndex(VectorSearch, Table):
         matrix = np.frombuffer(b"".join(i.vector for i in items), dtype=np.float32).reshape(len(items), -1)
         code_rows = quantized.codes(matrix)
         for item, code in zip(items, code_rows):
-            chunk_id = self.conn.execute(
+            chunk_id = self._insert_id(
                 "INSERT INTO chunks(message_rowid, seq, content_hash) VALUES (?, ?, ?)",
                 [item.message_rowid, item.seq, item.content_hash],
-            ).lastrowid
+            )
             self.conn.execute(
                 f"INSERT INTO {TABLE}(rowid, embedding) VALUES (?, ?)",
                 [chunk_id, item.vector],
@@ -136,7 +138,7 @@ class VectorIndex(VectorSearch, Table):
     def mark_pending(self, message_rowids: list[int]) -> None:
         """Leave these messages' vectors to the next command that loads the model."""
         self.conn.executemany(
-            "INSERT OR IGNORE INTO pending_embeddings(message_rowid) VALUES (?)",
+            "INSERT INTO pending_embeddings(message_rowid) VALUES (?) ON CONFLICT DO NOTHING",
             [(r,) for r in message_rowids],
         )
 

@@ -18,7 +18,7 @@ class WorkingMemoryTable(Table):
         stamp = now()
         if scope == "resource":
             self.conn.execute(
-                "INSERT OR IGNORE INTO resources(id, created_at, updated_at) VALUES (?, ?, ?)",
+                "INSERT INTO resources(id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [scope_id, stamp, stamp],
             )
         self.conn.execute(

@@ -5,6 +5,9 @@ from hypothesis import strategies as st
 
 from conftest import jsonl
 
+import pytest  # noqa: E402
+pytestmark = pytest.mark.both_backends
+
 words = st.sampled_from(["lisbon", "porto", "cat", "train", "dagster", "peanut", "sister", "flat", "job"])
 
 

@@ -1,0 +1,127 @@
+"""The PostgreSQL store: the same interface as the SQLite `Store`, on a server
+many processes and hosts share (MEMCLI_DB=postgresql://...).
+
+Write transactions take one advisory lock per database, so writers queue as
+they do on SQLite (BEGIN IMMEDIATE): an owner check and the write it guards
+are atomic, message rowids grow in commit order (the observer's cursor never
+skips a message committed late), and readers never wait.
+"""
+
+import threading
+import weakref
+from contextlib import contextmanager
+
+from memcli.store import Store
+from memcli.store.pg import connection as pg
+from memcli.store.pg.keyword import PgKeywordIndex
+from memcli.store.pg.schema import STEPS, WRITE_LOCK, applied, ensure_schema
+from memcli.store.pg.tables import TABLES
+from memcli.store.pg.vectors import PgVectorIndex
+
+
+class PgStore(Store):
+    backend = "postgresql"
+
+    def __init__(self, url: str, notice=None):
+        pg.modules()  # one line naming the extra to install, before anything else
+        self.url, self.path = url, pg.redact(url)
+        self.vec_error = None
+        setup = pg.connect(url)
+        try:
+            ensure_schema(setup, notice)
+        finally:
+            setup.close()
+        self._local = threading.local()
+        try:
+            self._pool = pg.Pool(url)
+        except Exception as exc:  # the server went away between the two connections
+            raise pg.connect_error(url, exc) from None
+        self._leases: weakref.WeakSet = weakref.WeakSet()  # a lease goes back when its thread ends
+        self._lock = threading.Lock()
+        for name, cls in TABLES.items():
+            setattr(self, name, cls(self))
+        self.vectors = PgVectorIndex(self)
+        self.keyword = PgKeywordIndex(self)
+
+    @property
+    def conn(self):
+        lease = getattr(self._local, "lease", None)
+        if lease is None or lease.conn is None:
+            lease = self._pool.lease()
+            self._local.lease = lease
+            with self._lock:
+                self._leases.add(lease)
+        return lease.conn
+
+    @contextmanager
+    def transaction(self):
+        """One write transaction; writers queue on the database's memcli lock."""
+        conn = self.conn
+        if conn.in_transaction:
+            yield
+            return
+        conn.execute("BEGIN")
+        try:
+            conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+            yield
+        except BaseException:
+            conn.execute("ROLLBACK")
+            raise
+        try:
+            conn.execute("COMMIT")
+        except BaseException:
+            if conn.in_transaction:
+                conn.execute("ROLLBACK")
+            raise
+
+    def size(self) -> int:
+        return self.conn.execute(
+            "SELECT coalesce(sum(pg_total_relation_size(c.oid)), 0) FROM pg_class c "
+            "JOIN pg_namespace n ON n.oid = c.relnamespace WHERE n.nspname = ? AND c.relkind = 'r'",
+            [pg.SCHEMA],
+        ).fetchone()[0]
+
+    def optimize(self) -> None:
+        """Refresh the planner's statistics and tidy the indexes (VACUUM ANALYZE)."""
+        for (table,) in self.conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = ?", [pg.SCHEMA]):
+            self.conn.execute(f"VACUUM ANALYZE {pg.SCHEMA}.{table}")
+
+    def vacuum(self) -> None:
+        self.optimize()
+
+    def integrity_check(self) -> str:
+        """What PostgreSQL can be asked cheaply: the server, pgvector and the schema version."""
+        problems = [f"{name}: {detail}" for name, ok, detail in self.health() if not ok]
+        return "; ".join(problems) or "ok"
+
+    def health(self) -> list[tuple[str, bool, str]]:
+        version = self.conn.execute("SHOW server_version").fetchone()[0]
+        major = int(version.split(".")[0])
+        vector = self.conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
+        done = applied(self.conn) or []
+        return [
+            ("server", major >= 15, f"PostgreSQL {version}" + ("" if major >= 15 else " (15 or later needed)")),
+            ("pgvector", vector is not None, f"pgvector {vector[0]}" if vector else "extension missing"),
+            (
+                "schema",
+                len(done) == len(STEPS),
+                f"{len(done)} of {len(STEPS)} migrations ({done[-1] if done else 'none'})",
+            ),
+        ]
+
+    def backup(self, target) -> None:
+        """A snapshot of the whole memory in a new SQLite file (`db copy` to a file)."""
+        from memcli.store.copy import copy_store
+
+        dest = Store(target)
+        try:
+            copy_store(self, dest)
+        finally:
+            dest.close()
+
+    def close(self) -> None:
+        with self._lock:
+            for lease in list(self._leases):
+                lease.release()
+        self._local = threading.local()
+        self._pool.close()

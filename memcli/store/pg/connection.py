@@ -1,0 +1,202 @@
+"""Opening a PostgreSQL database: psycopg 3, a connection pool, and the SQL the
+table classes write (SQLite's '?' marks) passed through unchanged otherwise.
+
+The table classes in memcli/store/ are written in the SQL both databases
+share; `PgConnection` only swaps '?' for psycopg's '%s'. What differs
+(full-text search, vectors, generated ids) lives in the pg/ subclasses.
+"""
+
+import functools
+import re
+from urllib.parse import urlsplit, urlunsplit
+
+from memcli.errors import StoreError
+
+INSTALL = "PostgreSQL needs the postgres extra: pip install 'memcli[postgres]'"
+SCHEMA = "memcli"  # every memcli table lives in this schema; nothing else is touched
+POOL_SIZE = 20  # connections per process; each thread holds one while it lives
+POOL_WAIT = 30  # seconds a thread waits for a free connection before giving up
+
+
+def is_url(value) -> bool:
+    return isinstance(value, str) and value.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def redact(url: str) -> str:
+    """The URL without its password, for messages and `db path`."""
+    parts = urlsplit(url)
+    if not parts.password:
+        return url
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
+def modules():
+    """(psycopg, psycopg_pool), or one line saying what to install."""
+    try:
+        import psycopg
+        import psycopg_pool
+    except ImportError:
+        raise StoreError(INSTALL) from None
+    return psycopg, psycopg_pool
+
+
+@functools.lru_cache(maxsize=512)
+def translate(sql: str) -> str:
+    """SQLite-style '?' marks as psycopg's '%s' (and a literal '%' doubled)."""
+    return sql.replace("%", "%%").replace("?", "%s")
+
+
+@functools.lru_cache(maxsize=256)
+def _row_class(names: tuple[str, ...]):
+    index = {name: i for i, name in enumerate(names)}
+
+    class Row(tuple):
+        """A result row read by position or by column name, like sqlite3.Row."""
+
+        __slots__ = ()
+
+        def __getitem__(self, key):
+            if isinstance(key, str):
+                return tuple.__getitem__(self, index[key])
+            return tuple.__getitem__(self, key)
+
+        def keys(self):
+            return list(names)
+
+    return Row
+
+
+def row_factory(cursor):
+    if cursor.description is None:
+        return tuple
+    return _row_class(tuple(c.name for c in cursor.description))
+
+
+class PgConnection:
+    """One psycopg connection (autocommit: transactions are opened explicitly)."""
+
+    def __init__(self, raw):
+        self.raw = raw
+
+    def execute(self, sql: str, params=()):
+        cur = self.raw.cursor(row_factory=row_factory)
+        cur.execute(translate(sql), list(params))
+        return cur
+
+    def executemany(self, sql: str, rows):
+        rows = list(rows)
+        cur = self.raw.cursor()
+        if rows:
+            cur.executemany(translate(sql), rows)
+        return cur
+
+    def cursor(self):
+        return self.raw.cursor(row_factory=row_factory)
+
+    @property
+    def in_transaction(self) -> bool:
+        from psycopg.pq import TransactionStatus
+
+        return self.raw.info.transaction_status != TransactionStatus.IDLE
+
+    def close(self) -> None:
+        self.raw.close()
+
+
+def _integral_numbers(raw) -> None:
+    """sum() of integers comes back as numeric: read it as int (float if not whole)."""
+    from psycopg.types.numeric import NumericLoader
+
+    class Loader(NumericLoader):
+        def load(self, data):
+            value = super().load(data)
+            return int(value) if value == value.to_integral_value() else float(value)
+
+    raw.adapters.register_loader("numeric", Loader)
+
+
+def configure(raw, *, vectors: bool = True) -> None:
+    """Session settings every memcli connection needs."""
+    raw.execute(f"SET search_path TO {SCHEMA}, public")
+    # relaxed_order: a filtered HNSW scan goes on until it has enough rows (pgvector 0.8)
+    raw.execute("SET hnsw.iterative_scan = relaxed_order")
+    raw.execute("SET hnsw.ef_search = 200")
+    _integral_numbers(raw)
+    if vectors:
+        from pgvector.psycopg import register_vector
+
+        register_vector(raw)
+
+
+_PASSWORD_IN_ERROR = re.compile(r"password=\S+")
+
+
+def connect_error(url: str, exc: Exception) -> StoreError:
+    reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    return StoreError(f"cannot connect to {redact(url)}: {_PASSWORD_IN_ERROR.sub('password=***', reason)}")
+
+
+def connect(url: str):
+    """A plain autocommit connection (schema checks and upgrades run on it)."""
+    psycopg, _ = modules()
+    try:
+        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+    except psycopg.Error as exc:
+        raise connect_error(url, exc) from None
+
+
+class Pool:
+    """psycopg_pool's pool; each thread leases one connection and gives it back when it ends."""
+
+    def __init__(self, url: str):
+        _, psycopg_pool = modules()
+        self.url = url
+        self._pool = psycopg_pool.ConnectionPool(
+            url,
+            min_size=1,
+            max_size=POOL_SIZE,
+            kwargs={"autocommit": True, "connect_timeout": 10},
+            configure=configure,
+            open=True,
+            timeout=POOL_WAIT,
+            name="memcli",
+        )
+
+    def lease(self) -> "Lease":
+        _, psycopg_pool = modules()
+        try:
+            return Lease(self, self._pool.getconn())
+        except psycopg_pool.PoolTimeout:
+            raise StoreError(
+                f"no free connection to {redact(self.url)} after {POOL_WAIT} s "
+                f"({POOL_SIZE} per process are in use, or the server stopped answering)"
+            ) from None
+
+    def give_back(self, raw) -> None:
+        if not self._pool.closed:
+            self._pool.putconn(raw)
+
+    def close(self) -> None:
+        self._pool.close()
+
+
+class Lease:
+    """A connection held by one thread; returned to the pool when the thread's
+    local data goes away (the thread ended) or the store closes."""
+
+    def __init__(self, pool: Pool, raw):
+        self.pool, self.conn = pool, PgConnection(raw)
+
+    def release(self) -> None:
+        if self.conn is not None:
+            raw, self.conn = self.conn.raw, None
+            if raw.info.transaction_status != 0:  # 0: idle
+                raw.execute("ROLLBACK")  # a thread that ended mid-transaction
+            self.pool.give_back(raw)
+
+    def __del__(self):
+        try:
+            self.release()
+        except Exception:  # interpreter shutdown: the pool may be gone already
+            pass

@@ -1,0 +1,45 @@
+"""The table classes where PostgreSQL's SQL differs from SQLite's (most of it does not)."""
+
+import json
+
+from memcli.records import Message
+from memcli.store.memories import MemoryTable
+from memcli.store.messages import MessageTable
+from memcli.store.observations import ObservationTable
+from memcli.store.threads import ThreadTable
+from memcli.store.working_memory import WorkingMemoryTable
+
+
+class PgInsertIds:
+    def _insert_id(self, sql: str, params) -> int:
+        return self.conn.execute(sql + " RETURNING id", params).fetchone()[0]
+
+
+class PgThreadTable(ThreadTable):
+    RESOURCE_SIDE_TABLES = ()  # no packed vector codes: pgvector searches the floats
+
+    @staticmethod
+    def _metadata_match(key: str, value) -> tuple[str, list]:
+        # jsonb equality: 3 matches 3 and "3" matches "3", as SQLite's json_extract compares
+        return "(t.metadata::jsonb -> ?) = ?::jsonb", [key, json.dumps(value)]
+
+
+class PgMessageTable(MessageTable):
+    NO_LIMIT = None
+
+    def _insert_indexed(self, messages: list[Message]) -> None:
+        # the tsvector is a generated column: the rows are the index
+        self._insert_rows(messages)
+
+
+class PgMemoryTable(PgInsertIds, MemoryTable):
+    pass
+
+
+TABLES = {
+    "threads": PgThreadTable,
+    "messages": PgMessageTable,
+    "observations": ObservationTable,
+    "working_memory": WorkingMemoryTable,
+    "memories": PgMemoryTable,
+}
