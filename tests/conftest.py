@@ -223,7 +223,10 @@ def db_snapshot(path: Path | str) -> dict:
         import psycopg
 
         with psycopg.connect(str(path)) as conn:
-            return {t: [tuple(map(str, r)) for r in conn.execute(f"SELECT * FROM memcli.{t} ORDER BY 1")] for t in tables}
+            return {
+                t: [tuple(map(str, r)) for r in conn.execute(f"SELECT * FROM memcli.{t} ORDER BY 1")]
+                for t in tables
+            }
     from memcli.store.connection import connect
 
     conn, _ = connect(path)

@@ -29,7 +29,7 @@ OBSERVER_REPLY = (
 def test_public_program_does_what_the_cli_does(tmp_path, llm_server, local_model):
     assert {"Memory", "Settings", "MemcliError", "__version__"} <= set(memcli.__all__)
     export = ROOT / "tests" / "fixtures" / "exports" / "chatgpt-conversations.json"
-    with Memory(tmp_path / "api.db") as mem:
+    with Memory() as mem:
         summary = mem.import_file(export, format="chatgpt", resource_id="alice")
         assert summary.written > 0
         thread = mem.list_threads("alice").threads[0]
@@ -205,6 +205,7 @@ def test_observation_enabled_is_read(cli, llm_server):
     assert cli("config", "set", "observation.enabled", "maybe").code == 2
 
 
+@pytest.mark.sqlite_only  # it sets MEMCLI_DB to a file itself
 def test_docs_api_example_runs(tmp_path, monkeypatch):
     """docs/api.md's example is a program that runs as written."""
     text = (ROOT / "docs" / "api.md").read_text()
@@ -231,5 +232,5 @@ def test_save_messages_jsonl_helper_round_trip(tmp_path):
             return len(chunk)
 
     data = jsonl([{"content": "piped", "thread_id": "p", "resource_id": "r"}]).encode()
-    with Memory(tmp_path / "p.db") as mem:
+    with Memory() as mem:
         assert mem.import_stream(io.BufferedReader(Pipe(data)), embed=False).written == 1

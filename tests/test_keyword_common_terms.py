@@ -20,7 +20,7 @@ pytestmark = pytest.mark.both_backends
 @pytest.fixture
 def mem(tmp_path, monkeypatch):
     monkeypatch.setattr(keyword, "COMMON_TERM_MESSAGES", 50)
-    mem = Memory(tmp_path / "m.db")
+    mem = Memory()
     texts = (
         ["caroline went home"] * 120 + ["caroline joined the pottery class"] * 3 + ["melanie went home"] * 60
     )

@@ -5,9 +5,10 @@ import json
 import os
 import sys
 
+import pytest  # noqa: E402
+
 from conftest import EXAMPLE
 
-import pytest  # noqa: E402
 pytestmark = pytest.mark.both_backends
 
 

@@ -1,8 +1,9 @@
 """memcli add and memcli messages list|delete: windows by count, tokens and time."""
 
+import pytest  # noqa: E402
+
 from conftest import jsonl, sql
 
-import pytest  # noqa: E402
 pytestmark = pytest.mark.both_backends
 
 

@@ -80,6 +80,31 @@ class MaintenanceAPI:
                 leftover.unlink(missing_ok=True)
         return target
 
+    def copy_to(self, target: Path | str, *, progress=None) -> dict:
+        """Copy this whole memory, vectors included, into an empty database (a SQLite
+        file or a postgresql:// URL), checked by counts and checksums. One transaction
+        there; a file created for the copy is removed again if it fails."""
+        from memcli import paths
+        from memcli.store import open_store
+        from memcli.store.copy import copy_store
+        from memcli.store.pg.connection import is_url, redact
+
+        target = paths.db_path(str(target))
+        created = None if is_url(target) or Path(target).exists() else Path(target)
+        try:
+            dest = open_store(target, self._notice)
+            try:
+                tables = copy_store(self.store, dest, progress)
+            finally:
+                dest.close()
+        except BaseException:
+            if created is not None:
+                for leftover in (created, Path(f"{created}-wal"), Path(f"{created}-shm")):
+                    leftover.unlink(missing_ok=True)
+            raise
+        shown = redact(target) if is_url(target) else str(target)
+        return {"source": str(self.store.path), "target": shown, "tables": tables}
+
     def optimize(self) -> None:
         """Merge the full-text index, repack vector segments, refresh query statistics."""
         self.store.optimize()

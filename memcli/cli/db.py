@@ -8,18 +8,24 @@ import typer
 from memcli.cli import output
 from memcli.cli.common import STATE, JsonOpt, open_memory
 
-app = typer.Typer(help="The SQLite file: where it is, what it holds, backups, health.", no_args_is_help=True)
+app = typer.Typer(
+    help="The database (a SQLite file or PostgreSQL): where it is, what it holds, copies, backups, health.",
+    no_args_is_help=True,
+)
 
 
-def _db_path() -> Path:
+def _db_path() -> Path | str:
+    """The database setting as shown to people: a PostgreSQL URL without its password."""
     from memcli import paths
+    from memcli.store.pg.connection import is_url, redact
 
-    return paths.db_path(STATE["db"])
+    value = paths.db_path(STATE["db"])
+    return redact(value) if is_url(value) else value
 
 
 @app.command("path")
 def path() -> None:
-    """Print the database file's path."""
+    """Print the database: the SQLite file's path, or the PostgreSQL URL (password hidden)."""
     print(_db_path())
 
 
@@ -48,6 +54,34 @@ def backup(target: Annotated[Path, typer.Argument(help="New file to write the sn
     with open_memory() as mem:
         mem.backup(target)
     output.notice(f"backed up to {target}")
+
+
+@app.command("copy")
+def copy(
+    source: Annotated[str, typer.Argument(help="The memory to copy: a SQLite file or a postgresql:// URL.")],
+    target: Annotated[
+        str, typer.Argument(help="An empty (or new) database to copy it into, of either kind.")
+    ],
+    as_json: JsonOpt = False,
+) -> None:
+    """Copy a whole memory between databases, vectors included, checked by counts and checksums.
+
+    \b
+      memcli db copy ~/.local/share/memcli/memcli.db postgresql://me@db.internal/memcli
+      memcli db copy postgresql://me@db.internal/memcli backup.db
+    """
+    from memcli.memory import Memory
+
+    with Memory(source, notice=output.notice) as mem, output.progress("copying") as bar:
+        result = mem.copy_to(target, progress=bar)
+    if as_json:
+        output.write_json(result)
+    else:
+        copied = result["tables"]
+        output.notice(
+            f"copied {copied['messages']['rows']:,} messages, {copied['threads']['rows']:,} threads and "
+            f"{copied['vectors']['rows']:,} vectors to {result['target']}; counts and checksums match"
+        )
 
 
 @app.command("optimize")

@@ -125,6 +125,9 @@ class Store:
             "embedding_dim": int(self.get_setting("embedding_dim") or 0) or None,
         }
 
+    def after_copy(self) -> None:
+        """Anything to settle after rows arrived with their own ids (SQLite: nothing)."""
+
     def size(self) -> int:
         """Bytes the memory takes (the file; on PostgreSQL, memcli's tables)."""
         return self.path.stat().st_size if isinstance(self.path, Path) and self.path.exists() else 0

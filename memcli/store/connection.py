@@ -77,7 +77,9 @@ def check_is_memcli_file(path: Path | str) -> None:
         return
     if "://" in text:
         scheme = text.split("://", 1)[0].lower()
-        raise StoreError(f"MEMCLI_DB / --db must be a file path or a postgresql:// URL, not a {scheme}:// URL")
+        raise StoreError(
+            f"MEMCLI_DB / --db must be a file path or a postgresql:// URL, not a {scheme}:// URL"
+        )
     path = Path(path)
     if path.is_dir():
         raise StoreError(f"{path} is a folder; MEMCLI_DB / --db must name a file")

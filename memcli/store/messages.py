@@ -146,6 +146,10 @@ class MessageTable(Table):
             ],
         )
 
+    def insert_with_rowids(self, messages: list[Message]) -> None:
+        """Insert messages keeping their rowids, in rowid order (copies between stores)."""
+        self._insert_bulk(messages)
+
     def insert_new(self, messages: list[Message]) -> None:
         """Insert messages known to be new (fresh ids); sets each one's rowid."""
         if not messages:

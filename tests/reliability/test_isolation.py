@@ -1,11 +1,11 @@
 """Recall scoped to a resource never returns another resource's messages (property test)."""
 
+import pytest  # noqa: E402
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from conftest import jsonl
 
-import pytest  # noqa: E402
 pytestmark = pytest.mark.both_backends
 
 words = st.sampled_from(["lisbon", "porto", "cat", "train", "dagster", "peanut", "sister", "flat", "job"])

@@ -21,6 +21,7 @@ from conftest import jsonl
 OBSERVED = "<observations>\n* 🔴 (10:00) noted\n</observations>\n<current-task>none</current-task>"
 
 
+@pytest.mark.both_backends
 def test_writers_of_two_resources_never_share_a_new_thread(db_path):
     """1: alice and bob add to the same new thread id at once: exactly one owns it."""
     start = threading.Barrier(2)
@@ -51,6 +52,7 @@ def test_writers_of_two_resources_never_share_a_new_thread(db_path):
             assert {m.resource_id for m in mem.list_messages("shared", owner)} == {owner}
 
 
+@pytest.mark.both_backends
 def test_a_deleted_newest_message_id_is_never_reused_so_the_observer_sees_the_next(cli, llm_server):
     """2: delete the newest message, add another: it gets a new rowid and is observed."""
     with Memory() as mem:
@@ -69,6 +71,7 @@ def test_a_deleted_newest_message_id_is_never_reused_so_the_observer_sees_the_ne
     assert later.content in json.dumps(llm_server.requests[-1]["messages"])
 
 
+@pytest.mark.both_backends
 def test_an_observation_of_a_deleted_thread_is_not_written(cli, llm_server):
     """3: a thread deleted while the observer waits for the model keeps no log;
     a new thread with that id (another owner) starts clean."""
@@ -101,6 +104,7 @@ def test_an_observation_of_a_deleted_thread_is_not_written(cli, llm_server):
         assert mem.get_observations(thread_id="t", resource_id="bob") is None
 
 
+@pytest.mark.both_backends
 def test_forty_parallel_mcp_writes_store_forty(db_path):
     """4: tools run on worker threads; each thread has its own connection."""
     import anyio
@@ -340,6 +344,7 @@ def test_six_first_embeddings_at_once_assemble_the_model_folder_once(tmp_path, m
     assert not [p for p in folder.parent.iterdir() if p.name.startswith(".assembling")]
 
 
+@pytest.mark.both_backends
 def test_two_observers_on_one_thread_never_crash(cli, llm_server, db_path):
     """16: both ask the model for the same messages; the second to finish finds the
     log moved on and writes nothing (it ended in an IntegrityError before)."""

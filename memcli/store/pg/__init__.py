@@ -8,7 +8,6 @@ skips a message committed late), and readers never wait.
 """
 
 import threading
-import weakref
 from contextlib import contextmanager
 
 from memcli.store import Store
@@ -26,7 +25,7 @@ class PgStore(Store):
         pg.modules()  # one line naming the extra to install, before anything else
         self.url, self.path = url, pg.redact(url)
         self.vec_error = None
-        setup = pg.connect(url)
+        setup = pg.PgConnection(pg.connect(url))
         try:
             ensure_schema(setup, notice)
         finally:
@@ -36,8 +35,7 @@ class PgStore(Store):
             self._pool = pg.Pool(url)
         except Exception as exc:  # the server went away between the two connections
             raise pg.connect_error(url, exc) from None
-        self._leases: weakref.WeakSet = weakref.WeakSet()  # a lease goes back when its thread ends
-        self._lock = threading.Lock()
+        self._statements = pg.Statements(self._pool)
         for name, cls in TABLES.items():
             setattr(self, name, cls(self))
         self.vectors = PgVectorIndex(self)
@@ -45,34 +43,37 @@ class PgStore(Store):
 
     @property
     def conn(self):
-        lease = getattr(self._local, "lease", None)
-        if lease is None or lease.conn is None:
-            lease = self._pool.lease()
-            self._local.lease = lease
-            with self._lock:
-                self._leases.add(lease)
-        return lease.conn
+        """The connection this thread's transaction holds, else one per statement."""
+        held = getattr(self._local, "held", None)
+        return held if held is not None else self._statements
 
     @contextmanager
     def transaction(self):
         """One write transaction; writers queue on the database's memcli lock."""
-        conn = self.conn
-        if conn.in_transaction:
+        if getattr(self._local, "held", None) is not None:
             yield
             return
-        conn.execute("BEGIN")
-        try:
-            conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
-            yield
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
-        try:
-            conn.execute("COMMIT")
-        except BaseException:
-            if conn.in_transaction:
-                conn.execute("ROLLBACK")
-            raise
+        with self._pool.connection() as conn:
+            self._local.held = conn
+            try:
+                conn.execute("BEGIN")
+                try:
+                    conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+                    yield
+                except BaseException:
+                    conn.execute("ROLLBACK")
+                    raise
+                conn.execute("COMMIT")
+            finally:
+                self._local.held = None
+
+    def after_copy(self) -> None:
+        """Move id sequences past ids that arrived with copied rows."""
+        for table, column in (("memory_versions", "id"), ("chunks", "id"), ("observations", "id")):
+            self.conn.execute(
+                f"SELECT setval(pg_get_serial_sequence(?, ?), coalesce(max({column}), 0) + 1, false) FROM {table}",
+                [f"{pg.SCHEMA}.{table}", column],
+            )
 
     def size(self) -> int:
         return self.conn.execute(
@@ -83,7 +84,9 @@ class PgStore(Store):
 
     def optimize(self) -> None:
         """Refresh the planner's statistics and tidy the indexes (VACUUM ANALYZE)."""
-        for (table,) in self.conn.execute("SELECT tablename FROM pg_tables WHERE schemaname = ?", [pg.SCHEMA]):
+        for (table,) in self.conn.execute(
+            "SELECT tablename FROM pg_tables WHERE schemaname = ?", [pg.SCHEMA]
+        ):
             self.conn.execute(f"VACUUM ANALYZE {pg.SCHEMA}.{table}")
 
     def vacuum(self) -> None:
@@ -100,7 +103,11 @@ class PgStore(Store):
         vector = self.conn.execute("SELECT extversion FROM pg_extension WHERE extname = 'vector'").fetchone()
         done = applied(self.conn) or []
         return [
-            ("server", major >= 15, f"PostgreSQL {version}" + ("" if major >= 15 else " (15 or later needed)")),
+            (
+                "server",
+                major >= 15,
+                f"PostgreSQL {version}" + ("" if major >= 15 else " (15 or later needed)"),
+            ),
             ("pgvector", vector is not None, f"pgvector {vector[0]}" if vector else "extension missing"),
             (
                 "schema",
@@ -120,8 +127,4 @@ class PgStore(Store):
             dest.close()
 
     def close(self) -> None:
-        with self._lock:
-            for lease in list(self._leases):
-                lease.release()
-        self._local = threading.local()
         self._pool.close()

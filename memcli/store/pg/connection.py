@@ -6,11 +6,12 @@ share; `PgConnection` only swaps '?' for psycopg's '%s'. What differs
 (full-text search, vectors, generated ids) lives in the pg/ subclasses.
 """
 
+import contextlib
 import functools
 import re
 from urllib.parse import urlsplit, urlunsplit
 
-from memcli.errors import StoreError
+from memcli.errors import InputError, StoreError
 
 INSTALL = "PostgreSQL needs the postgres extra: pip install 'memcli[postgres]'"
 SCHEMA = "memcli"  # every memcli table lives in this schema; nothing else is touched
@@ -73,6 +74,25 @@ def row_factory(cursor):
     return _row_class(tuple(c.name for c in cursor.description))
 
 
+NUL_REFUSED = (
+    "PostgreSQL cannot store the NUL character (\\u0000) in text; remove it from the input "
+    "(a SQLite file keeps it)"
+)
+
+
+@contextlib.contextmanager
+def _text_limits():
+    """What PostgreSQL refuses in text, as bad input (the transaction rolls back: nothing is written)."""
+    import psycopg
+
+    try:
+        yield
+    except psycopg.DataError as exc:
+        if "NUL" in str(exc):
+            raise InputError(NUL_REFUSED) from None
+        raise
+
+
 class PgConnection:
     """One psycopg connection (autocommit: transactions are opened explicitly)."""
 
@@ -81,18 +101,24 @@ class PgConnection:
 
     def execute(self, sql: str, params=()):
         cur = self.raw.cursor(row_factory=row_factory)
-        cur.execute(translate(sql), list(params))
+        with _text_limits():
+            cur.execute(translate(sql), list(params))
         return cur
 
     def executemany(self, sql: str, rows):
         rows = list(rows)
         cur = self.raw.cursor()
         if rows:
-            cur.executemany(translate(sql), rows)
+            with _text_limits():
+                cur.executemany(translate(sql), rows)
         return cur
 
     def cursor(self):
         return self.raw.cursor(row_factory=row_factory)
+
+    def script(self, sql: str) -> None:
+        """Several statements, no parameters (schema steps)."""
+        self.raw.execute(sql)
 
     @property
     def in_transaction(self) -> bool:
@@ -146,8 +172,32 @@ def connect(url: str):
         raise connect_error(url, exc) from None
 
 
+class Result:
+    """A statement's rows, read off before its connection goes back to the pool."""
+
+    def __init__(self, cur):
+        self.description, self.rowcount = cur.description, cur.rowcount
+        self._rows = cur.fetchall() if cur.description else []
+        self._at = 0
+
+    def fetchone(self):
+        if self._at >= len(self._rows):
+            return None
+        self._at += 1
+        return self._rows[self._at - 1]
+
+    def fetchall(self) -> list:
+        rest, self._at = self._rows[self._at :], len(self._rows)
+        return rest
+
+    def __iter__(self):
+        return iter(self.fetchall())
+
+
 class Pool:
-    """psycopg_pool's pool; each thread leases one connection and gives it back when it ends."""
+    """psycopg_pool's pool. Outside a transaction each statement borrows a connection
+    and gives it back (an MCP server's forty worker threads share a few); a
+    transaction holds one from BEGIN to COMMIT."""
 
     def __init__(self, url: str):
         _, psycopg_pool = modules()
@@ -163,40 +213,40 @@ class Pool:
             name="memcli",
         )
 
-    def lease(self) -> "Lease":
+    @contextlib.contextmanager
+    def connection(self):
+        """A PgConnection for the duration of the block."""
         _, psycopg_pool = modules()
         try:
-            return Lease(self, self._pool.getconn())
+            raw = self._pool.getconn()
         except psycopg_pool.PoolTimeout:
             raise StoreError(
                 f"no free connection to {redact(self.url)} after {POOL_WAIT} s "
                 f"({POOL_SIZE} per process are in use, or the server stopped answering)"
             ) from None
-
-    def give_back(self, raw) -> None:
-        if not self._pool.closed:
+        try:
+            yield PgConnection(raw)
+        finally:
+            if raw.info.transaction_status != 0:  # 0: idle; never hand on an open transaction
+                raw.execute("ROLLBACK")
             self._pool.putconn(raw)
 
     def close(self) -> None:
         self._pool.close()
 
 
-class Lease:
-    """A connection held by one thread; returned to the pool when the thread's
-    local data goes away (the thread ended) or the store closes."""
+class Statements:
+    """What `store.conn` is outside a transaction: each statement on a borrowed connection."""
 
-    def __init__(self, pool: Pool, raw):
-        self.pool, self.conn = pool, PgConnection(raw)
+    in_transaction = False
 
-    def release(self) -> None:
-        if self.conn is not None:
-            raw, self.conn = self.conn.raw, None
-            if raw.info.transaction_status != 0:  # 0: idle
-                raw.execute("ROLLBACK")  # a thread that ended mid-transaction
-            self.pool.give_back(raw)
+    def __init__(self, pool: Pool):
+        self._pool = pool
 
-    def __del__(self):
-        try:
-            self.release()
-        except Exception:  # interpreter shutdown: the pool may be gone already
-            pass
+    def execute(self, sql: str, params=()) -> Result:
+        with self._pool.connection() as conn:
+            return Result(conn.execute(sql, params))
+
+    def executemany(self, sql: str, rows) -> None:
+        with self._pool.connection() as conn:
+            conn.executemany(sql, rows)

@@ -9,8 +9,9 @@ Per-lexeme document counts and the average length come from `term_docs` and
 import math
 
 from memcli.records import Filters
+from memcli.store import keyword
 from memcli.store.filters import where_clause
-from memcli.store.keyword import COMMON_TERM_MESSAGES, KeywordIndex
+from memcli.store.keyword import KeywordIndex
 
 K1, B = 1.2, 0.75  # FTS5's bm25() constants
 
@@ -56,12 +57,12 @@ class PgKeywordIndex(KeywordIndex):
         return docs, (tokens / docs if docs else 1.0)
 
     def _common(self, terms: list[str]) -> set[str]:
-        if self._totals()[0] <= COMMON_TERM_MESSAGES:
+        if self._totals()[0] <= keyword.COMMON_TERM_MESSAGES:
             return set()
         return {
             term
             for term, lexemes in self._lexemes(terms).items()
-            if lexemes and min(docs for _, _, docs in lexemes) > COMMON_TERM_MESSAGES
+            if lexemes and min(docs for _, _, docs in lexemes) > keyword.COMMON_TERM_MESSAGES
         }
 
     def _query(self, terms: list[str], resource_id: str | None, joiner: str = "OR") -> PgQuery | None:
@@ -73,7 +74,8 @@ class PgKeywordIndex(KeywordIndex):
             phrases.append("(" + _phrase([(lex, pos) for lex, pos, _ in lexemes]) + ")")
             for lexeme, _, docs in lexemes:
                 # FTS5: log((N - n + 0.5) / (n + 0.5)), never below a tiny positive weight
-                idf[lexeme] = max(math.log((total - docs + 0.5) / (docs + 0.5)), 1e-6)
+                # (the two counts are read apart: a writer in between may make docs > total)
+                idf[lexeme] = max(math.log(max(total - docs + 0.5, 1e-9) / (docs + 0.5)), 1e-6)
         if not phrases:
             return None
         return PgQuery((" | " if joiner == "OR" else " & ").join(phrases), idf)

