@@ -36,6 +36,11 @@ bench-full:
     {{venv}}/python bench/batch_recall.py
     {{venv}}/python bench/clone_speed.py
 
+# PostgreSQL against SQLite (a private server): LoCoMo recall, latency at 100k and 1M, 1/4/16 writers
+bench-postgres:
+    {{venv}}/pip install -q -e '.[bench]'
+    {{venv}}/python bench/postgres.py --locomo --sizes 100000,1000000 --writers 1,4,16
+
 # Regenerate shell completions in completions/
 completions:
     _MEMCLI_COMPLETE=source_bash {{venv}}/memcli > completions/memcli.bash

@@ -26,6 +26,24 @@ def db_path(value: str | Path | None = None) -> Path | str:
     return Path(value).expanduser()
 
 
+def is_db_url(value) -> bool:
+    """A PostgreSQL URL (the other database memcli can use) rather than a file path."""
+    return isinstance(value, str) and value.split("://", 1)[0].lower() in ("postgresql", "postgres")
+
+
+def shown_db(value: Path | str) -> str:
+    """The database as printed: a URL without its password."""
+    if not is_db_url(value):
+        return str(value)
+    from urllib.parse import urlsplit, urlunsplit
+
+    parts = urlsplit(value)
+    if not parts.password:
+        return value
+    host = parts.netloc.rsplit("@", 1)[1]
+    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+
+
 def cache_dir() -> Path:
     """Model files and other re-creatable data."""
     if os.environ.get("MEMCLI_HOME"):

@@ -68,6 +68,13 @@ def test_copy_round_trips_sqlite_to_postgresql_and_back(cli, pg, local_model, tm
     assert cli("--db", pg, "memories", "add", "Alice has a cat", "-r", "alice").code == 0
 
 
+def test_a_memory_without_vectors_copies_and_backs_up(cli, pg, tmp_path):
+    cli("--db", pg, "add", "keyword only", "-t", "t", "-r", "alice", "--no-embed")
+    assert cli("--db", pg, "db", "backup", tmp_path / "snap.db").code == 0
+    assert cli("db", "copy", tmp_path / "snap.db", tmp_path / "again.db").code == 0
+    assert _archive(cli, pg) == _archive(cli, tmp_path / "snap.db") == _archive(cli, tmp_path / "again.db")
+
+
 def _first_hit(cli, db):
     return cli("--db", db, "recall", "moving abroad", "-r", "alice", "-k", "3", "--json").json()[0]["content"]
 
@@ -97,12 +104,30 @@ def test_a_copy_that_fails_part_way_writes_nothing(cli, pg, tmp_path):
     ]
 
 
-def test_a_copy_into_a_new_file_that_fails_leaves_no_file(cli, pg, tmp_path):
+def test_a_copy_whose_checksums_differ_is_undone_and_its_new_file_removed(cli, pg, tmp_path, monkeypatch):
+    """The copy compares both sides before it commits; a difference (here one made up
+    for the destination) rolls it back, and a file made for the copy goes again."""
+    from memcli.store import copy
+
     cli("--db", pg, "add", "one", "-t", "t", "-r", "alice", "--no-embed")
+    real = copy.fingerprint
+    monkeypatch.setattr(
+        copy,
+        "fingerprint",
+        lambda store: {**real(store), "messages": {"rows": -1}} if store.path != pg else real(store),
+    )
     target = tmp_path / "copy.db"
-    r = cli("db", "copy", pg, tmp_path / "no-such-folder" / "copy.db")
-    assert r.code != 0 and r.err.count("\n") == 1
+    r = cli("db", "copy", pg, target)
+    assert (
+        r.code == 1
+        and r.err.strip()
+        == "memcli: error: the copy does not match its source (messages); nothing was written"
+    )
     assert not target.exists()
+    monkeypatch.setattr(copy, "fingerprint", real)
+    r = cli("db", "copy", tmp_path / "missing.db", pg)
+    assert r.code == 1 and r.err.strip() == f"memcli: error: no such database file: {tmp_path / 'missing.db'}"
+    assert not (tmp_path / "missing.db").exists()
 
 
 def test_unreachable_server_and_missing_driver_are_one_line(proc, tmp_path):

@@ -87,10 +87,9 @@ class MaintenanceAPI:
         from memcli import paths
         from memcli.store import open_store
         from memcli.store.copy import copy_store
-        from memcli.store.pg.connection import is_url, redact
 
         target = paths.db_path(str(target))
-        created = None if is_url(target) or Path(target).exists() else Path(target)
+        created = None if paths.is_db_url(target) or Path(target).exists() else Path(target)
         try:
             dest = open_store(target, self._notice)
             try:
@@ -102,8 +101,7 @@ class MaintenanceAPI:
                 for leftover in (created, Path(f"{created}-wal"), Path(f"{created}-shm")):
                     leftover.unlink(missing_ok=True)
             raise
-        shown = redact(target) if is_url(target) else str(target)
-        return {"source": str(self.store.path), "target": shown, "tables": tables}
+        return {"source": str(self.store.path), "target": paths.shown_db(target), "tables": tables}
 
     def optimize(self) -> None:
         """Merge the full-text index, repack vector segments, refresh query statistics."""

@@ -22,7 +22,11 @@ def _version(value: bool) -> None:
 
 def _global(
     db: Annotated[
-        str | None, typer.Option("--db", help="SQLite file to use (default: MEMCLI_DB or the user data dir).")
+        str | None,
+        typer.Option(
+            "--db",
+            help="SQLite file, or a postgresql:// URL, to use (default: MEMCLI_DB or the user data dir).",
+        ),
     ] = None,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress bars or notices.")] = False,
     debug: Annotated[bool, typer.Option("--debug", help="Show tracebacks for errors.")] = False,
@@ -60,7 +64,11 @@ def mcp_command(
 COMMANDS = {
     "threads": ("memcli.cli.threads", "app", "Create, list, show, rename and delete threads."),
     "messages": ("memcli.cli.messages", "app", "List and delete messages."),
-    "db": ("memcli.cli.db", "app", "The SQLite file: where it is, what it holds, backups, health."),
+    "db": (
+        "memcli.cli.db",
+        "app",
+        "The database (a SQLite file or PostgreSQL): where it is, what it holds, copies, backups, health.",
+    ),
     "models": ("memcli.cli.models", "app", "The embedding model used for semantic recall."),
     "memory": (
         "memcli.cli.memory_cmd",
@@ -184,11 +192,11 @@ def make_app(only: str | None = None) -> typer.Typer:
     app = typer.Typer(
         name="memcli",
         help=(
-            "Local-first memory for AI conversations, in one SQLite file.\n\n"
+            "Local-first memory for AI conversations, in one SQLite file (or PostgreSQL).\n\n"
             "Import or add messages, then recall them by meaning and by words:\n\n"
             "  memcli import examples/conversation.jsonl\n\n"
             "  memcli recall 'where does alice live' -r alice --json\n\n"
-            "Data: MEMCLI_DB (file) or MEMCLI_HOME (folder); see `memcli db path`."
+            "Data: MEMCLI_DB (a file or a postgresql:// URL) or MEMCLI_HOME (folder); see `memcli db path`."
         ),
         no_args_is_help=True,
         pretty_exceptions_enable=False,
@@ -214,9 +222,26 @@ def make_app(only: str | None = None) -> typer.Typer:
 _GLOBAL_FLAGS = ("-q", "--quiet", "--debug")
 
 
-def hoist_globals(args: list[str]) -> list[str]:
+def value_options(command, args: list[str]) -> set[str]:
+    """Options of the command these arguments run that take a value (`-r`, `--top-k`):
+    the word after one is its value, even when it looks like `--quiet`."""
+    import click
+
+    names: set[str] = set()
+    for arg in args:
+        if not isinstance(command, click.Group) or arg not in command.commands:
+            continue
+        command = command.commands[arg]
+        for param in command.params:
+            if isinstance(param, click.Option) and not param.is_flag and not param.count:
+                names.update(param.opts)
+    return names
+
+
+def hoist_globals(args: list[str], takes_value: set[str] = frozenset()) -> list[str]:
     """Global options given after the command (`memcli threads list --db x.db`) moved in
-    front of it, where click looks for them; nothing after a `--` is touched."""
+    front of it, where click looks for them; nothing after a `--` is touched, nor the
+    value of an option that takes one (`-r --quiet` names a resource)."""
     front, rest = [], []
     items = iter(args)
     for arg in items:
@@ -224,7 +249,10 @@ def hoist_globals(args: list[str]) -> list[str]:
             rest.append(arg)
             rest.extend(items)
             break
-        if arg in _GLOBAL_FLAGS or arg.startswith("--db="):
+        if arg in takes_value:
+            rest.append(arg)
+            rest.append(next(items, ""))
+        elif arg in _GLOBAL_FLAGS or arg.startswith("--db="):
             front.append(arg)
         elif arg == "--db":
             front.append(arg)
@@ -250,7 +278,11 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in (argv if argv is not None else sys.argv)
     code = ExitCode.OK
     try:
-        args = hoist_globals(argv if argv is not None else sys.argv[1:])
+        import typer.main
+
+        given = argv if argv is not None else sys.argv[1:]
+        command = typer.main.get_command(make_app(requested_command(given)))
+        args = hoist_globals(given, value_options(command, given))
         if "-h" in args or "--help" in args:
             _plain_help()
         options = args[: args.index("--")] if "--" in args else args
@@ -258,8 +290,7 @@ def main(argv: list[str] | None = None) -> None:
             from memcli.errors import UsageError
 
             raise UsageError("use --json or --nl, not both")
-        app = make_app(requested_command(args))
-        result = app(args=args, prog_name="memcli", standalone_mode=False)
+        result = command.main(args=args, prog_name="memcli", standalone_mode=False)
         if isinstance(result, int):
             code = result
     except MemcliError as exc:

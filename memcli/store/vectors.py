@@ -271,6 +271,8 @@ class VectorIndex(VectorSearch, Table):
     def vectors_of(self, message_rowids: list[int]) -> list[tuple[int, int, str, bytes]]:
         """(message rowid, seq, hash, vector) for copying vectors (clones)."""
         out = []
+        if not self.exists():
+            return out
         for part, marks in in_slices(message_rowids):
             out += self.conn.execute(
                 f"SELECT c.message_rowid, c.seq, c.content_hash, v.embedding FROM chunks c "

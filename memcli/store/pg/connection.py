@@ -9,9 +9,9 @@ share; `PgConnection` only swaps '?' for psycopg's '%s'. What differs
 import contextlib
 import functools
 import re
-from urllib.parse import urlsplit, urlunsplit
 
 from memcli.errors import InputError, StoreError
+from memcli.paths import is_db_url, shown_db
 
 INSTALL = "PostgreSQL needs the postgres extra: pip install 'memcli[postgres]'"
 SCHEMA = "memcli"  # every memcli table lives in this schema; nothing else is touched
@@ -19,17 +19,7 @@ POOL_SIZE = 20  # connections per process; each thread holds one while it lives
 POOL_WAIT = 30  # seconds a thread waits for a free connection before giving up
 
 
-def is_url(value) -> bool:
-    return isinstance(value, str) and value.split("://", 1)[0].lower() in ("postgresql", "postgres")
-
-
-def redact(url: str) -> str:
-    """The URL without its password, for messages and `db path`."""
-    parts = urlsplit(url)
-    if not parts.password:
-        return url
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+is_url, redact = is_db_url, shown_db
 
 
 def modules():
@@ -82,7 +72,8 @@ NUL_REFUSED = (
 
 @contextlib.contextmanager
 def _text_limits():
-    """What PostgreSQL refuses in text, as bad input (the transaction rolls back: nothing is written)."""
+    """What PostgreSQL refuses in text is bad input (the transaction rolls back: nothing
+    is written); a lost server is a store error, one line."""
     import psycopg
 
     try:
@@ -91,6 +82,11 @@ def _text_limits():
         if "NUL" in str(exc):
             raise InputError(NUL_REFUSED) from None
         raise
+    except psycopg.OperationalError as exc:  # the server went away, a network error: not memcli's bug
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise StoreError(
+            f"PostgreSQL stopped answering: {_PASSWORD_IN_ERROR.sub('password=***', reason)}"
+        ) from None
 
 
 class PgConnection:
