@@ -48,7 +48,7 @@ def build(db: Path, n: int, embedder, resources: int) -> Memory:
     mem = Memory(db, embedder=embedder)
     lines = "".join(json.dumps(m) + "\n" for m in messages(n, resources=resources)).encode()
     t = time.perf_counter()
-    mem.import_stream(io.BytesIO(lines), embed=False, batch_size=5000)
+    mem.import_stream(io.BytesIO(lines), embed=False)
     print(f"imported {n:,} messages (--no-embed) in {time.perf_counter() - t:.1f}s", file=sys.stderr)
     pool_texts = locomo_turns()[:4000]
     pool = embedder.embed(pool_texts)

@@ -112,6 +112,12 @@ class PgConnection:
     def cursor(self):
         return self.raw.cursor(row_factory=row_factory)
 
+    @contextlib.contextmanager
+    def copy(self, sql: str):
+        """COPY ... FROM STDIN: write_row() each row (bulk writes)."""
+        with _text_limits(), self.raw.cursor().copy(sql) as copy:
+            yield copy
+
     def script(self, sql: str) -> None:
         """Several statements, no parameters (schema steps)."""
         self.raw.execute(sql)

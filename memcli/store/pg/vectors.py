@@ -48,8 +48,7 @@ class PgVectorIndex(VectorIndex):
     def add(self, items: list[ChunkVector]) -> None:
         if not items:
             return
-        cur = self.conn.cursor()
-        with cur.copy("COPY chunks (message_rowid, seq, content_hash) FROM STDIN") as copy:
+        with self.conn.copy("COPY chunks (message_rowid, seq, content_hash) FROM STDIN") as copy:
             for item in items:
                 copy.write_row((item.message_rowid, item.seq, item.content_hash))
         ids = dict(
@@ -59,7 +58,7 @@ class PgVectorIndex(VectorIndex):
                 [list({i.message_rowid for i in items})],
             )
         )
-        with cur.copy(f"COPY {TABLE} (chunk_id, message_rowid, resource_id, embedding) FROM STDIN") as copy:
+        with self.conn.copy(f"COPY {TABLE} (chunk_id, message_rowid, resource_id, embedding) FROM STDIN") as copy:
             for item in items:
                 chunk_id = ids[(item.message_rowid, item.seq)]
                 copy.write_row((chunk_id, item.message_rowid, item.resource_id, _vector(item.vector)))
