@@ -20,6 +20,11 @@ chunk's vector with the chunk. It holds the float vectors; search reads
 their compact copies: `vector_codes` (int8, one row per chunk) and
 `vector_segments` (sign bits of 256 codes of one resource per row), see
 `memcli/store/vectors.py`.
+
+This is the SQLite file's schema. On PostgreSQL the same tables live in a
+`memcli` schema, created by the steps in `memcli/store/pg/schema.py`
+(full-text search as a generated tsvector column, vectors in pgvector);
+[postgres.md](postgres.md) lists what differs.
 """
 
 

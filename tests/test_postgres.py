@@ -198,3 +198,34 @@ def test_keyword_statistics_follow_inserts_updates_and_deletes(cli, pg):
     assert kept == sql(pg, "SELECT count(*), sum(term_count) FROM messages")
     recount = sql(pg, "SELECT u.lexeme, count(*) FROM messages m, unnest(m.terms) u GROUP BY 1 ORDER BY 1")
     assert sql(pg, "SELECT lexeme, docs FROM term_docs ORDER BY 1") == recount
+
+
+def test_eight_first_opens_of_a_new_database_at_once_all_succeed(pg_database):
+    """Processes on several hosts may start against an empty database together: the schema
+    (and the vector extension) is made once, under the write lock, and everyone uses it."""
+    import threading
+
+    url, drop = pg_database
+    sql(url, "DROP EXTENSION IF EXISTS vector")
+    start, errors = threading.Barrier(8), []
+
+    def first_open(i):
+        start.wait()
+        try:
+            with Memory(url) as mem:
+                mem.add_message(f"hello {i}", f"t{i}", "alice", embed=False)
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    workers = [threading.Thread(target=first_open, args=(i,)) for i in range(8)]
+    for w in workers:
+        w.start()
+    for w in workers:
+        w.join()
+    drop_after = (
+        sql(url, "SELECT count(*) FROM memcli.messages"),
+        sql(url, "SELECT name FROM memcli.migrations"),
+    )
+    drop()
+    assert errors == []
+    assert drop_after == ([(8,)], [("p001_schema",)])

@@ -249,7 +249,6 @@ def ensure_schema(conn, notice=None) -> list[str]:
     if done is not None and len(done) == len(STEPS):
         return []
     _check_ours(conn)
-    _ensure_vector_extension(conn)
     if done and notice is not None:
         notice(
             f"upgrading the PostgreSQL schema for this memcli ({', '.join(s for s in STEPS if s not in done)})"
@@ -257,6 +256,8 @@ def ensure_schema(conn, notice=None) -> list[str]:
     conn.execute("BEGIN")
     try:
         conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+        # under the lock: two first opens at once would race on CREATE EXTENSION IF NOT EXISTS
+        _ensure_vector_extension(conn)
         conn.execute(f"CREATE SCHEMA IF NOT EXISTS {SCHEMA}")
         conn.execute(f"SET LOCAL search_path TO {SCHEMA}, public")
         conn.execute(

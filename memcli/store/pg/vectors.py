@@ -58,7 +58,9 @@ class PgVectorIndex(VectorIndex):
                 [list({i.message_rowid for i in items})],
             )
         )
-        with self.conn.copy(f"COPY {TABLE} (chunk_id, message_rowid, resource_id, embedding) FROM STDIN") as copy:
+        with self.conn.copy(
+            f"COPY {TABLE} (chunk_id, message_rowid, resource_id, embedding) FROM STDIN"
+        ) as copy:
             for item in items:
                 chunk_id = ids[(item.message_rowid, item.seq)]
                 copy.write_row((chunk_id, item.message_rowid, item.resource_id, _vector(item.vector)))
