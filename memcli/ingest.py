@@ -176,6 +176,8 @@ class Ingest:
         pending: list[tuple[int, Message]] = []
         for number, m in read_lines(stream, thread_id=thread_id, resource_id=resource_id):
             total += 1
+            if self.store.nul_refused and "\x00" in m.id + m.thread_id + m.resource_id + m.content:
+                raise InputError(f"line {number}: {self.store.nul_refused}")
             owner = owners.setdefault(m.thread_id, m.resource_id)
             if owner != m.resource_id:
                 raise InputError(f"line {number}: {OwnershipError(m.thread_id, owner, m.resource_id)}")

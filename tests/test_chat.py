@@ -9,6 +9,8 @@ from memcli import context
 
 from conftest import EXAMPLE
 
+pytestmark = pytest.mark.both_backends
+
 
 def _received_tokens(request: dict) -> int:
     """What the server got, counted the way memcli's budget counts."""

@@ -2,7 +2,10 @@
 
 import json
 
+import pytest  # noqa: E402
 from fake_llm import reply
+
+pytestmark = pytest.mark.both_backends
 
 
 def test_piped_stdin_joins_the_prompt_and_no_memory_stores_nothing(cli, llm_server):

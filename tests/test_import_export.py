@@ -130,7 +130,7 @@ def test_nul_bytes_and_odd_ids_round_trip(cli, backend, db_path):
     }
     if backend == "postgresql":  # its text type cannot hold NUL: one line, nothing written
         r = cli("import", "-", "--no-embed", input=jsonl([line, {**line, "id": "x", "content": "fine"}]))
-        assert r.code == 1 and r.err.strip() == f"memcli: error: {NUL_REFUSED}"
+        assert r.code == 1 and r.err.strip() == f"memcli: error: line 1: {NUL_REFUSED}"
         assert db_snapshot(db_path)["messages"] == []
         line["content"] = "a b"
     assert cli("import", "-", "--no-embed", input=jsonl([line])).code == 0

@@ -7,6 +7,8 @@ import pytest
 
 from conftest import EXAMPLE
 
+pytestmark = pytest.mark.both_backends
+
 EXPORTS = Path(__file__).resolve().parent / "fixtures" / "exports"
 
 

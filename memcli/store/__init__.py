@@ -34,6 +34,7 @@ def open_store(target, notice=None) -> "Store":
 
 class Store:
     backend = "sqlite"
+    nul_refused: str | None = None  # why text with NUL cannot be stored, where it cannot
 
     def __init__(self, path: Path | str, notice=None):
         check_is_memcli_file(path)  # before Path(), which would fold a URL's '//'

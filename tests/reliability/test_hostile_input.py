@@ -2,6 +2,7 @@
 
 import json
 
+import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
@@ -44,6 +45,7 @@ def _fresh(cli):
     )
 
 
+@pytest.mark.both_backends
 @SETTINGS
 @given(line=lines)
 def test_random_import_lines(cli, db_path, line):
@@ -61,6 +63,7 @@ def test_random_import_lines(cli, db_path, line):
     assert mine["metadata"] == (line.get("metadata") or {})
 
 
+@pytest.mark.both_backends
 @SETTINGS
 @given(data=st.binary(max_size=300))
 def test_random_bytes(cli, db_path, data):

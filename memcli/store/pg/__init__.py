@@ -20,6 +20,7 @@ from memcli.store.pg.vectors import PgVectorIndex
 
 class PgStore(Store):
     backend = "postgresql"
+    nul_refused = pg.NUL_REFUSED
 
     def __init__(self, url: str, notice=None):
         pg.modules()  # one line naming the extra to install, before anything else
