@@ -13,6 +13,10 @@ from memcli.records import Filters
 from memcli.store.filters import where_clause
 from memcli.store.vectors import TABLE, ChunkVector, VectorIndex
 
+# a search over at most this many vectors scores each one (7 ms for 10,000 here, and
+# exact); above it the HNSW index answers (bench/RESULTS.md, PostgreSQL)
+EXACT_UPTO = 20_000
+
 
 def _floats(value) -> bytes:
     """A pgvector value (pgvector.psycopg's Vector, or a numpy array) as float32 bytes, as SQLite stores it."""
@@ -119,27 +123,37 @@ class PgVectorIndex(VectorIndex):
             f"SELECT count(*) FROM chunks c WHERE NOT EXISTS (SELECT 1 FROM {TABLE} v WHERE v.chunk_id = c.id)"
         ).fetchone()[0]
 
+    def _at_most(self, resource_id: str | None, limit: int) -> int:
+        """How many vectors the search would read exactly, counted no further than limit."""
+        where, params = ("WHERE resource_id = ?", [resource_id]) if resource_id is not None else ("", [])
+        sql = f"SELECT count(*) FROM (SELECT 1 FROM {TABLE} {where} LIMIT ?) few"
+        return self.conn.execute(sql, [*params, limit]).fetchone()[0]
+
     def search(self, query: bytes, filters: Filters, k: int) -> list[tuple[int, float]]:
         if not self.exists():
             return []
         q = _vector(query)
+        # "+ 0": the same order, but not one the HNSW index can give, so the rows are scored exactly
+        exact = "ORDER BY (embedding <=> ?) + 0 LIMIT ?"
         if filters.narrower_than_resource():
             clause, params = where_clause(filters)
             sql = (
                 "SELECT v.message_rowid, v.embedding <=> ? AS distance FROM messages m "
-                f"JOIN {TABLE} v ON v.message_rowid = m.rowid WHERE {clause} ORDER BY distance LIMIT ?"
+                f"JOIN {TABLE} v ON v.message_rowid = m.rowid WHERE {clause} {exact}"
             )
-        elif filters.resource_id is not None:
-            params = [filters.resource_id]
-            sql = f"SELECT message_rowid, embedding <=> ? AS distance FROM {TABLE} WHERE resource_id = ? "
-            sql += "ORDER BY distance LIMIT ?"
         else:
-            params = []
-            sql = f"SELECT message_rowid, embedding <=> ? AS distance FROM {TABLE} ORDER BY distance LIMIT ?"
-        # a message has one row per chunk: keep enough rows for k distinct messages
-        rows = self.conn.execute(sql, [q, *params, k * 3]).fetchall()
+            where, params = (
+                ("WHERE resource_id = ?", [filters.resource_id]) if filters.resource_id else ("", [])
+            )
+            sql = f"SELECT message_rowid, embedding <=> ? AS distance FROM {TABLE} {where} "
+            if self._at_most(filters.resource_id, EXACT_UPTO + 1) <= EXACT_UPTO:
+                sql += exact
+            else:  # the HNSW index; pgvector 0.8's iterative scan fills the resource filter
+                sql += "ORDER BY distance LIMIT ?"
+        rows = self.conn.execute(sql, [q, *params, *([q] if exact in sql else []), k * 3]).fetchall()
+        # a message has one row per chunk: k * 3 rows keep enough for k distinct messages
         best: dict[int, float] = {}
-        for rowid, distance in sorted(rows, key=lambda r: r[1]):  # relaxed order: sort here
+        for rowid, distance in sorted(rows, key=lambda r: r[1]):  # the iterative scan's order is relaxed
             if rowid not in best:
                 best[rowid] = 1.0 - float(distance)
                 if len(best) == k:
