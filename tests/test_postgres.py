@@ -163,8 +163,8 @@ def test_doctor_checks_server_extension_and_schema(cli, pg):
     r = cli("--db", pg, "db", "doctor", "--json")
     assert r.code == 0, r.out
     checks = {c["check"]: c for c in r.json()["checks"]}
-    assert checks["server"]["detail"].startswith("PostgreSQL 18")
-    assert checks["pgvector"]["detail"].startswith("pgvector 0.8")
+    assert checks["server"]["ok"] and checks["server"]["detail"].startswith("PostgreSQL ")
+    assert checks["pgvector"]["ok"] and checks["pgvector"]["detail"].startswith("pgvector 0.")
     assert checks["schema"]["ok"] and "p001_schema" in checks["schema"]["detail"]
 
 
