@@ -229,3 +229,30 @@ def test_eight_first_opens_of_a_new_database_at_once_all_succeed(pg_database):
     drop()
     assert errors == []
     assert drop_after == ([(8,)], [("p001_schema",)])
+
+
+def test_a_role_without_rights_gets_one_line_and_changes_nothing(cli, pg):
+    """A role that may not create the schema, or may not read memcli's tables, is told so
+    in one line (not an internal error), and nothing is written."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    sql(pg, "CREATE ROLE visitor LOGIN")
+    sql(
+        pg,
+        "REVOKE CREATE ON SCHEMA public FROM PUBLIC; REVOKE CREATE ON DATABASE "
+        + urlsplit(pg).path[1:]
+        + " FROM PUBLIC",
+    )
+    parts = urlsplit(pg)
+    visitor = urlunsplit(parts._replace(netloc=parts.netloc.replace("postgres", "visitor", 1)))
+    Memory(pg).close()  # the owner makes the schema; the visitor was granted nothing in it
+    r = cli("--db", visitor, "threads", "list")
+    assert (
+        r.code == 1
+        and r.err.startswith("memcli: error: PostgreSQL refused: permission denied")
+        and r.err.count("\n") == 1
+    )
+    sql(pg, "DROP SCHEMA memcli CASCADE")
+    r = cli("--db", visitor, "add", "hi", "-t", "t", "-r", "r", "--no-embed")
+    assert r.code == 1 and "PostgreSQL refused: permission denied" in r.err and r.err.count("\n") == 1
+    assert sql(pg, "SELECT count(*) FROM pg_namespace WHERE nspname = 'memcli'") == [(0,)]

@@ -71,7 +71,7 @@ NUL_REFUSED = (
 
 
 @contextlib.contextmanager
-def _text_limits():
+def _server_errors():
     """What PostgreSQL refuses in text is bad input (the transaction rolls back: nothing
     is written); a lost server is a store error, one line."""
     import psycopg
@@ -82,6 +82,11 @@ def _text_limits():
         if "NUL" in str(exc):
             raise InputError(NUL_REFUSED) from None
         raise
+    except psycopg.errors.InsufficientPrivilege as exc:
+        raise StoreError(
+            f"PostgreSQL refused: {_first_line(exc)} (the role needs to own, or be granted, "
+            f"the {SCHEMA} schema and its tables; see docs/postgres.md)"
+        ) from None
     except psycopg.OperationalError as exc:  # the server went away, a network error: not memcli's bug
         reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise StoreError(
@@ -97,7 +102,7 @@ class PgConnection:
 
     def execute(self, sql: str, params=()):
         cur = self.raw.cursor(row_factory=row_factory)
-        with _text_limits():
+        with _server_errors():
             cur.execute(translate(sql), list(params))
         return cur
 
@@ -105,7 +110,7 @@ class PgConnection:
         rows = list(rows)
         cur = self.raw.cursor()
         if rows:
-            with _text_limits():
+            with _server_errors():
                 cur.executemany(translate(sql), rows)
         return cur
 
@@ -115,7 +120,7 @@ class PgConnection:
     @contextlib.contextmanager
     def copy(self, sql: str):
         """COPY ... FROM STDIN: write_row() each row (bulk writes)."""
-        with _text_limits(), self.raw.cursor().copy(sql) as copy:
+        with _server_errors(), self.raw.cursor().copy(sql) as copy:
             yield copy
 
     def script(self, sql: str) -> None:
@@ -160,9 +165,14 @@ def configure(raw, *, vectors: bool = True) -> None:
 _PASSWORD_IN_ERROR = re.compile(r"password=\S+")
 
 
-def connect_error(url: str, exc: Exception) -> StoreError:
+def _first_line(exc: Exception) -> str:
+    """The error's first line, any password in it hidden."""
     reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-    return StoreError(f"cannot connect to {redact(url)}: {_PASSWORD_IN_ERROR.sub('password=***', reason)}")
+    return _PASSWORD_IN_ERROR.sub("password=***", reason)
+
+
+def connect_error(url: str, exc: Exception) -> StoreError:
+    return StoreError(f"cannot connect to {redact(url)}: {_first_line(exc)}")
 
 
 def connect(url: str):
