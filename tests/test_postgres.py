@@ -256,3 +256,31 @@ def test_a_role_without_rights_gets_one_line_and_changes_nothing(cli, pg):
     r = cli("--db", visitor, "add", "hi", "-t", "t", "-r", "r", "--no-embed")
     assert r.code == 1 and "PostgreSQL refused: permission denied" in r.err and r.err.count("\n") == 1
     assert sql(pg, "SELECT count(*) FROM pg_namespace WHERE nspname = 'memcli'") == [(0,)]
+
+
+def test_a_read_only_server_and_a_lost_connection_are_one_line(cli, pg):
+    """Pointed at a read-only replica (here: a database set read-only) a write is refused in
+    one line; reads still work. A connection the server drops mid-session is one line too."""
+    from urllib.parse import urlsplit, urlunsplit
+
+    dbname = urlsplit(pg).path[1:]
+    cli("--db", pg, "add", "kept", "-t", "t", "-r", "r", "--no-embed")
+    sql(pg, f"ALTER DATABASE {dbname} SET default_transaction_read_only = on")
+    r = cli("--db", pg, "add", "refused", "-t", "t", "-r", "r", "--no-embed")
+    assert (
+        r.code == 1
+        and r.err.startswith("memcli: error: PostgreSQL: cannot execute")
+        and r.err.count("\n") == 1
+    )
+    assert cli("--db", pg, "messages", "list", "-t", "t", "--json").json()[0]["content"] == "kept"
+    maintenance = urlunsplit(urlsplit(pg)._replace(path="/postgres"))
+    sql(maintenance, f"ALTER DATABASE {dbname} RESET default_transaction_read_only")
+    with Memory(pg) as mem:
+        mem.add_message("first", "t", "r", embed=False)
+        kill = "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = ? AND pid <> pg_backend_pid()"
+        sql(pg, kill, [dbname])
+        # the pool's connections were all closed by the server: the next write and read get new ones
+        mem.add_message("second", "t", "r", embed=False)
+        assert [m.content for m in mem.list_messages("t", "r")][-2:] == ["first", "second"]
+        sql(pg, kill, [dbname])
+        assert mem.thread_owner("t") == "r"

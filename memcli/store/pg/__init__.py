@@ -54,15 +54,14 @@ class PgStore(Store):
         if getattr(self._local, "held", None) is not None:
             yield
             return
-        with self._pool.connection() as conn:
+        with self._pool.transaction() as conn:
             self._local.held = conn
             try:
-                conn.execute("BEGIN")
                 try:
                     conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
                     yield
                 except BaseException:
-                    conn.execute("ROLLBACK")
+                    pg.rollback_quietly(conn.raw)
                     raise
                 conn.execute("COMMIT")
             finally:

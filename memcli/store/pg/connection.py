@@ -73,7 +73,8 @@ NUL_REFUSED = (
 @contextlib.contextmanager
 def _server_errors():
     """What PostgreSQL refuses in text is bad input (the transaction rolls back: nothing
-    is written); a lost server is a store error, one line."""
+    is written); what the server or its administrator decides (rights, a read-only
+    replica, a full disk, a cancelled query, a lost connection) is one line, not a bug."""
     import psycopg
 
     try:
@@ -87,11 +88,16 @@ def _server_errors():
             f"PostgreSQL refused: {_first_line(exc)} (the role needs to own, or be granted, "
             f"the {SCHEMA} schema and its tables; see docs/postgres.md)"
         ) from None
-    except psycopg.OperationalError as exc:  # the server went away, a network error: not memcli's bug
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise StoreError(
-            f"PostgreSQL stopped answering: {_PASSWORD_IN_ERROR.sub('password=***', reason)}"
-        ) from None
+    except psycopg.Error as exc:
+        if (exc.sqlstate or "08")[:2] not in SERVER_SIDE:
+            raise  # anything else is memcli's own mistake: an internal error
+        raise StoreError(f"PostgreSQL: {_first_line(exc)}") from None
+
+
+# SQLSTATE classes that are the server's situation, not memcli's SQL: connection,
+# transaction state (a read-only replica), resources (disk full), operator
+# intervention (cancelled, shutting down), system errors
+SERVER_SIDE = ("08", "25", "53", "54", "57", "58", "XX")
 
 
 class PgConnection:
@@ -184,6 +190,18 @@ def connect(url: str):
         raise connect_error(url, exc) from None
 
 
+def rollback_quietly(raw) -> None:
+    """End an open transaction, if the connection still works (its error is already on its way up)."""
+    import psycopg
+
+    if raw.closed or raw.info.transaction_status in (0, 4):  # idle, or unknown (connection lost)
+        return
+    try:
+        raw.execute("ROLLBACK")
+    except psycopg.Error:
+        pass
+
+
 class Result:
     """A statement's rows, read off before its connection goes back to the pool."""
 
@@ -239,12 +257,34 @@ class Pool:
         try:
             yield PgConnection(raw)
         finally:
-            if raw.info.transaction_status != 0:  # 0: idle; never hand on an open transaction
-                raw.execute("ROLLBACK")
-            self._pool.putconn(raw)
+            rollback_quietly(raw)  # never hand on an open transaction
+            self._pool.putconn(raw)  # the pool drops a broken connection itself
+
+    def forget_lost(self) -> None:
+        """Drop the idle connections the server has closed (a restart, an administrator)."""
+        self._pool.check()
+
+    @contextlib.contextmanager
+    def transaction(self):
+        """A connection inside BEGIN; a connection found dead at BEGIN is replaced once."""
+        for attempt in (1, 2):
+            with self.connection() as conn:
+                try:
+                    conn.execute("BEGIN")
+                except StoreError:
+                    if attempt == 2 or not conn.raw.closed:
+                        raise
+                    self.forget_lost()
+                    continue
+                yield conn
+                return
 
     def close(self) -> None:
         self._pool.close()
+
+
+def _is_read(sql: str) -> bool:
+    return sql.lstrip()[:7].upper().startswith(("SELECT", "WITH", "SHOW"))
 
 
 class Statements:
@@ -256,6 +296,14 @@ class Statements:
         self._pool = pool
 
     def execute(self, sql: str, params=()) -> Result:
+        with self._pool.connection() as conn:
+            try:
+                return Result(conn.execute(sql, params))
+            except StoreError:
+                if not (conn.raw.closed and _is_read(sql)):
+                    raise
+        # the borrowed connection had been closed by the server: a read is safe to run again
+        self._pool.forget_lost()
         with self._pool.connection() as conn:
             return Result(conn.execute(sql, params))
 
