@@ -23,9 +23,9 @@ from memcli.store.working_memory import WorkingMemoryTable
 
 def open_store(target, notice=None) -> "Store":
     """The store for a database setting: a postgresql:// URL or a SQLite file path."""
-    from memcli.store.pg.connection import is_url
+    from memcli.paths import is_db_url
 
-    if is_url(target):
+    if is_db_url(target):
         from memcli.store.pg import PgStore
 
         return PgStore(target, notice)

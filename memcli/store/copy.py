@@ -121,7 +121,7 @@ def copy_store(src, dst, progress=None) -> dict:
         if model:
             dst.vectors.ensure(*model)
         done = 0
-        for page in _pages(src, "messages", MESSAGE_COLUMNS, "rowid"):
+        for page in _pages(src, "messages", "rowid", "rowid"):
             messages = src.messages.by_rowids([r[0] for r in page])
             dst.messages.insert_with_rowids([messages[r[0]] for r in page])
             if model:

@@ -29,6 +29,24 @@ def _dump(metadata) -> str:
     return json.dumps(metadata, ensure_ascii=False, separators=(",", ":"))
 
 
+def row_of(m: Message) -> tuple:
+    """A message as the values of the _INSERT_COLUMNS, in order."""
+    return (
+        m.rowid,
+        m.id,
+        m.thread_id,
+        m.resource_id,
+        m.role,
+        m.content,
+        _dump(m.metadata),
+        m.token_count,
+        m.created_at,
+    )
+
+
+_INSERT_COLUMNS = "rowid, id, thread_id, resource_id, role, content, metadata, token_count, created_at"
+
+
 class MessageTable(Table):
     NO_LIMIT = -1  # SQLite's "LIMIT -1"; PostgreSQL takes NULL
 
@@ -128,22 +146,8 @@ class MessageTable(Table):
 
     def _insert_rows(self, messages: list[Message]) -> None:
         self.conn.executemany(
-            "INSERT INTO messages(rowid, id, thread_id, resource_id, role, content, metadata, "
-            "token_count, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                (
-                    m.rowid,
-                    m.id,
-                    m.thread_id,
-                    m.resource_id,
-                    m.role,
-                    m.content,
-                    _dump(m.metadata),
-                    m.token_count,
-                    m.created_at,
-                )
-                for m in messages
-            ],
+            f"INSERT INTO messages({_INSERT_COLUMNS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [row_of(m) for m in messages],
         )
 
     def insert_with_rowids(self, messages: list[Message]) -> None:

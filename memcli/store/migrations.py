@@ -31,8 +31,9 @@ def known_migrations() -> list[str]:
     return list(_STEPS)
 
 
-def _refuse_newer(applied: list[str]) -> None:
-    unknown = [name for name in applied if name not in _STEPS]
+def refuse_newer(applied: list[str], known=_STEPS) -> None:
+    """Refuse a database that recorded a migration this memcli does not know (either store)."""
+    unknown = [name for name in applied if name not in known]
     if unknown:
         raise StoreError(
             f"this database was written by a newer memcli (migration {unknown[-1]}); "
@@ -50,7 +51,7 @@ def ensure_schema(conn, notice=None) -> list[str]:
     the later ones find it done.
     """
     applied = _applied(conn) or []
-    _refuse_newer(applied)
+    refuse_newer(applied)
     if len(applied) == len(_STEPS):
         return []
     if applied and notice is not None:
@@ -66,7 +67,7 @@ def ensure_schema(conn, notice=None) -> list[str]:
     conn.execute("BEGIN IMMEDIATE")
     try:
         applied = _applied(conn) or []  # another process may have upgraded it meanwhile
-        _refuse_newer(applied)
+        refuse_newer(applied)
         # sqlite-utils nests each migration in a savepoint of this transaction
         migrations.apply(sqlite_utils.Database(conn))
         conn.execute("COMMIT")

@@ -24,7 +24,7 @@ class PgStore(Store):
 
     def __init__(self, url: str, notice=None):
         pg.modules()  # one line naming the extra to install, before anything else
-        self.url, self.path = url, pg.redact(url)
+        self.url, self.path = url, pg.shown_db(url)
         self.vec_error = None
         setup = pg.PgConnection(pg.connect(url))
         try:
@@ -32,10 +32,7 @@ class PgStore(Store):
         finally:
             setup.close()
         self._local = threading.local()
-        try:
-            self._pool = pg.Pool(url)
-        except Exception as exc:  # the server went away between the two connections
-            raise pg.connect_error(url, exc) from None
+        self._pool = pg.Pool(url)  # connects in the background; a lost server shows on first use
         self._statements = pg.Statements(self._pool)
         for name, cls in TABLES.items():
             setattr(self, name, cls(self))

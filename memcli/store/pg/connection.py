@@ -11,15 +11,12 @@ import functools
 import re
 
 from memcli.errors import InputError, StoreError
-from memcli.paths import is_db_url, shown_db
+from memcli.paths import shown_db
 
 INSTALL = "PostgreSQL needs the postgres extra: pip install 'memcli[postgres]'"
 SCHEMA = "memcli"  # every memcli table lives in this schema; nothing else is touched
 POOL_SIZE = 20  # connections per process; each thread holds one while it lives
 POOL_WAIT = 30  # seconds a thread waits for a free connection before giving up
-
-
-is_url, redact = is_db_url, shown_db
 
 
 def modules():
@@ -120,9 +117,6 @@ class PgConnection:
                 cur.executemany(translate(sql), rows)
         return cur
 
-    def cursor(self):
-        return self.raw.cursor(row_factory=row_factory)
-
     @contextlib.contextmanager
     def copy(self, sql: str):
         """COPY ... FROM STDIN: write_row() each row (bulk writes)."""
@@ -178,7 +172,7 @@ def _first_line(exc: Exception) -> str:
 
 
 def connect_error(url: str, exc: Exception) -> StoreError:
-    return StoreError(f"cannot connect to {redact(url)}: {_first_line(exc)}")
+    return StoreError(f"cannot connect to {shown_db(url)}: {_first_line(exc)}")
 
 
 def connect(url: str):
@@ -251,7 +245,7 @@ class Pool:
             raw = self._pool.getconn()
         except psycopg_pool.PoolTimeout:
             raise StoreError(
-                f"no free connection to {redact(self.url)} after {POOL_WAIT} s "
+                f"no free connection to {shown_db(self.url)} after {POOL_WAIT} s "
                 f"({POOL_SIZE} per process are in use, or the server stopped answering)"
             ) from None
         try:

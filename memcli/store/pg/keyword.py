@@ -31,10 +31,10 @@ def _phrase(lexemes: list[tuple[str, int]]) -> str:
 
 
 class PgQuery:
-    """A tsquery and the BM25 weight (idf) of each lexeme in it."""
+    """A tsquery, the BM25 weight (idf) of each lexeme in it, and the average length."""
 
-    def __init__(self, tsquery: str, idf: dict[str, float]):
-        self.tsquery, self.idf = tsquery, idf
+    def __init__(self, tsquery: str, idf: dict[str, float], average: float):
+        self.tsquery, self.idf, self.average = tsquery, idf, average
 
 
 class PgKeywordIndex(KeywordIndex):
@@ -66,7 +66,7 @@ class PgKeywordIndex(KeywordIndex):
         }
 
     def _query(self, terms: list[str], resource_id: str | None, joiner: str = "OR") -> PgQuery | None:
-        total = self._totals()[0]
+        total, average = self._totals()
         phrases, idf = [], {}
         for lexemes in self._lexemes(terms).values():
             if not lexemes:  # nothing the parser keeps (punctuation, underscores)
@@ -78,13 +78,12 @@ class PgKeywordIndex(KeywordIndex):
                 idf[lexeme] = max(math.log(max(total - docs + 0.5, 1e-9) / (docs + 0.5)), 1e-6)
         if not phrases:
             return None
-        return PgQuery((" | " if joiner == "OR" else " & ").join(phrases), idf)
+        return PgQuery((" | " if joiner == "OR" else " & ").join(phrases), idf, average)
 
     def _ranked(self, match: PgQuery | None, filters: Filters, k: int) -> list[tuple[int, float]]:
         if match is None:
             return []
         clause, params = where_clause(filters)
-        average = self._totals()[1]
         lexemes = list(match.idf)
         # each message's frequencies of the query's lexemes only: setweight marks them, ts_filter
         # keeps them (half the time of unnesting every lexeme of every matching message)
@@ -94,7 +93,7 @@ class PgKeywordIndex(KeywordIndex):
             "FROM unnest(ts_filter(setweight(m.terms, 'A', ?::text[]), '{a}')) x "
             "JOIN unnest(?::text[], ?::float8[]) AS q(lexeme, idf) ON q.lexeme = x.lexeme) AS score "
             f"FROM messages m WHERE m.terms @@ ?::tsquery AND {clause} ORDER BY score DESC, m.rowid LIMIT ?",
-            [average, lexemes, lexemes, list(match.idf.values()), match.tsquery, *params, k],
+            [match.average, lexemes, lexemes, list(match.idf.values()), match.tsquery, *params, k],
         ).fetchall()
         return [(r[0], float(r[1])) for r in rows]
 

@@ -18,6 +18,7 @@ both; what differs:
 """
 
 from memcli.errors import StoreError
+from memcli.store.migrations import refuse_newer
 from memcli.store.pg.connection import SCHEMA
 
 # one lock id for memcli's write transactions in a database (pg_advisory_xact_lock)
@@ -245,7 +246,7 @@ def ensure_schema(conn, notice=None) -> list[str]:
     """Create or upgrade memcli's schema (one transaction, writers locked out);
     refuse a database written by a newer memcli. Returns the steps applied."""
     done = applied(conn)
-    _refuse_newer(done or [])
+    refuse_newer(done or [], STEPS)
     if done is not None and len(done) == len(STEPS):
         return []
     _check_ours(conn)
@@ -264,7 +265,7 @@ def ensure_schema(conn, notice=None) -> list[str]:
             f"CREATE TABLE IF NOT EXISTS {SCHEMA}.migrations (name text PRIMARY KEY, applied_at text NOT NULL)"
         )
         done = applied(conn) or []  # another process may have done it meanwhile
-        _refuse_newer(done)
+        refuse_newer(done, STEPS)
         now_applied = []
         for name, sql in STEPS.items():
             if name in done:
@@ -281,12 +282,3 @@ def ensure_schema(conn, notice=None) -> list[str]:
         conn.execute("ROLLBACK")
         raise
     return now_applied
-
-
-def _refuse_newer(done: list[str]) -> None:
-    unknown = [name for name in done if name not in STEPS]
-    if unknown:
-        raise StoreError(
-            f"this database was written by a newer memcli (migration {unknown[-1]}); "
-            "upgrade memcli to use it (pip install -U memcli)"
-        )

@@ -4,8 +4,7 @@ import json
 
 from memcli.records import Message
 from memcli.store.memories import MemoryTable
-from memcli.store.messages import MessageTable
-from memcli.store.messages import _dump as dump_metadata
+from memcli.store.messages import _INSERT_COLUMNS, MessageTable, row_of
 from memcli.store.observations import ObservationTable
 from memcli.store.threads import ThreadTable
 from memcli.store.working_memory import WorkingMemoryTable
@@ -30,24 +29,9 @@ class PgMessageTable(MessageTable):
 
     def _insert_indexed(self, messages: list[Message]) -> None:
         """COPY the rows (5x faster than INSERTs here); the tsvector is a generated column."""
-        with self.conn.copy(
-            "COPY messages (rowid, id, thread_id, resource_id, role, content, metadata, token_count, created_at) "
-            "FROM STDIN"
-        ) as copy:
+        with self.conn.copy(f"COPY messages ({_INSERT_COLUMNS}) FROM STDIN") as copy:
             for m in messages:
-                copy.write_row(
-                    (
-                        m.rowid,
-                        m.id,
-                        m.thread_id,
-                        m.resource_id,
-                        m.role,
-                        m.content,
-                        dump_metadata(m.metadata),
-                        m.token_count,
-                        m.created_at,
-                    )
-                )
+                copy.write_row(row_of(m))
 
 
 class PgMemoryTable(PgInsertIds, MemoryTable):
