@@ -16,32 +16,14 @@ def home_dir() -> Path:
 
 
 def db_path(value: str | Path | None = None) -> Path | str:
-    """The database: the given value, else MEMCLI_DB, else the home folder's file.
-    A URL stays text (Path would fold its '//' and hide that it is not a file)."""
+    """The database: the given value, else MEMCLI_DB, else the home folder's file;
+    checked by `memcli.database.target` (a URL stays text: Path would fold its '//')."""
+    from memcli import database
+
     value = value if value else os.environ.get("MEMCLI_DB")
     if not value:
         return home_dir() / "memcli.db"
-    if isinstance(value, str) and "://" in value:
-        return value
-    return Path(value).expanduser()
-
-
-def is_db_url(value) -> bool:
-    """A PostgreSQL URL (the other database memcli can use) rather than a file path."""
-    return isinstance(value, str) and value.split("://", 1)[0].lower() in ("postgresql", "postgres")
-
-
-def shown_db(value: Path | str) -> str:
-    """The database as printed: a URL without its password."""
-    if not is_db_url(value):
-        return str(value)
-    from urllib.parse import urlsplit, urlunsplit
-
-    parts = urlsplit(value)
-    if not parts.password:
-        return value
-    host = parts.netloc.rsplit("@", 1)[1]
-    return urlunsplit(parts._replace(netloc=f"{parts.username}:***@{host}"))
+    return database.target(value).location
 
 
 def cache_dir() -> Path:

@@ -83,25 +83,30 @@ class MaintenanceAPI:
     def copy_to(self, target: Path | str, *, progress=None) -> dict:
         """Copy this whole memory, vectors included, into an empty database (a SQLite
         file or a postgresql:// URL), checked by counts and checksums. One transaction
-        there; a file created for the copy is removed again if it fails."""
-        from memcli import paths
+        there; a new file is written aside and renamed into place only once checked, so
+        a failed or killed copy never leaves a database that looks whole."""
+        from memcli import database
         from memcli.store import open_store
         from memcli.store.copy import copy_store
 
-        target = paths.db_path(str(target))
-        created = None if paths.is_db_url(target) or Path(target).exists() else Path(target)
+        dest_target = database.target(target)
+        final = None if dest_target.is_url or Path(dest_target.location).exists() else dest_target.location
+        if final is not None and not Path(final).parent.is_dir():
+            raise InputError(f"no such folder: {Path(final).parent}")
+        writing = final.with_name(f".{final.name}.partial-{os.getpid()}") if final else dest_target.location
         try:
-            dest = open_store(target, self._notice)
+            dest = open_store(database.Target(writing, dest_target.scheme), self._notice)
             try:
                 tables = copy_store(self.store, dest, progress)
             finally:
                 dest.close()
-        except BaseException:
-            if created is not None:
-                for leftover in (created, Path(f"{created}-wal"), Path(f"{created}-shm")):
+            if final is not None:
+                os.replace(writing, final)
+        finally:
+            if final is not None:
+                for leftover in (Path(writing), Path(f"{writing}-wal"), Path(f"{writing}-shm")):
                     leftover.unlink(missing_ok=True)
-            raise
-        return {"source": str(self.store.path), "target": paths.shown_db(target), "tables": tables}
+        return {"source": database.shown(self.store.path), "target": database.shown(target), "tables": tables}
 
     def optimize(self) -> None:
         """Merge the full-text index, repack vector segments, refresh query statistics."""
@@ -123,6 +128,14 @@ class MaintenanceAPI:
         check("database", True, f"{self.store.path} ({self.store.backend})")
         for name, ok, detail in self.store.health():
             check(name, ok, detail)
+        missing_vectors = self.store.messages.count_missing_embeddings()
+        check(
+            "vectors complete",
+            missing_vectors == 0,
+            f"{missing_vectors:,} messages have no vectors: semantic recall misses them (run `memcli embed`)"
+            if missing_vectors
+            else "every message has vectors",
+        )
         orphans = self.store.vectors.orphans()
         check("orphaned vectors", orphans == 0, str(orphans))
         missing = self.store.vectors.missing_codes()

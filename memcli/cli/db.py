@@ -16,9 +16,9 @@ app = typer.Typer(
 
 def _db_path() -> str:
     """The database setting as shown to people: a PostgreSQL URL without its password."""
-    from memcli import paths
+    from memcli import database, paths
 
-    return paths.shown_db(paths.db_path(STATE["db"]))
+    return database.shown(paths.db_path(STATE["db"]))
 
 
 @app.command("path")
@@ -68,11 +68,11 @@ def copy(
       memcli db copy ~/.local/share/memcli/memcli.db postgresql://me@db.internal/memcli
       memcli db copy postgresql://me@db.internal/memcli backup.db
     """
-    from memcli import paths
+    from memcli import database
     from memcli.errors import InputError
     from memcli.memory import Memory
 
-    if not paths.is_db_url(source) and not Path(source).expanduser().is_file():
+    if not database.is_url(source) and not Path(source).expanduser().is_file():
         raise InputError(f"no such database file: {source}")  # opening it would create an empty one
     with Memory(source, notice=output.notice) as mem, output.progress("copying") as bar:
         result = mem.copy_to(target, progress=bar)

@@ -273,6 +273,7 @@ def _plain_help() -> None:
 def main(argv: list[str] | None = None) -> None:
     import click
 
+    from memcli.database import redact
     from memcli.errors import ExitCode, MemcliError
 
     debug = "--debug" in (argv if argv is not None else sys.argv)
@@ -296,7 +297,7 @@ def main(argv: list[str] | None = None) -> None:
     except MemcliError as exc:
         if debug:
             raise
-        print(f"memcli: error: {exc}", file=sys.stderr)
+        print(redact(f"memcli: error: {exc}"), file=sys.stderr)
         code = exc.exit_code
     except click.exceptions.Exit as exc:
         code = exc.exit_code
@@ -321,7 +322,10 @@ def main(argv: list[str] | None = None) -> None:
     except Exception as exc:  # a bug, not a user error: one line unless --debug
         if debug:
             raise
-        print(f"memcli: internal error: {type(exc).__name__}: {exc} (rerun with --debug)", file=sys.stderr)
+        print(
+            redact(f"memcli: internal error: {type(exc).__name__}: {exc} (rerun with --debug)"),
+            file=sys.stderr,
+        )
         code = ExitCode.ERROR
     try:
         sys.stdout.flush()

@@ -8,7 +8,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import ResourceOpt, choices, complete_threads, open_memory
+from memcli.cli.common import AllResourcesOpt, ResourceOpt, choices, complete_threads, open_memory
 from memcli.errors import UsageError
 
 
@@ -93,6 +93,7 @@ def export(
         ),
     ] = "jsonl",
     out: Annotated[str, typer.Option("--output", "-o", help="File to write (default stdout).")] = "-",
+    all_resources: AllResourcesOpt = False,
 ) -> None:
     """Export messages as JSONL (re-importable as is) or Markdown.
 
@@ -104,9 +105,21 @@ def export(
         raise UsageError("--format takes jsonl, archive or markdown")
     with open_memory() as mem:
         if out == "-":
-            mem.export(sys.stdout, format=fmt, thread_id=thread, resource_id=resource)
+            mem.export(
+                sys.stdout, format=fmt, thread_id=thread, resource_id=resource, all_resources=all_resources
+            )
             return
+        from memcli import database
+        from memcli.errors import InputError
+
+        if database.looks_like_url(out):
+            raise UsageError("--output takes a file; to copy a memory into a database use `memcli db copy`")
         # like `db backup`: conversations are private, the file is the owner's alone
-        fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        try:
+            fd = os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        except OSError as exc:
+            raise InputError(f"cannot write {out}: {exc.strerror}") from None
         with os.fdopen(fd, "w", encoding="utf-8") as target:
-            mem.export(target, format=fmt, thread_id=thread, resource_id=resource)
+            mem.export(
+                target, format=fmt, thread_id=thread, resource_id=resource, all_resources=all_resources
+            )

@@ -159,6 +159,33 @@ def connect(path: Path | str, *, require_vec: bool = True):
     return conn, vec_error
 
 
+def write_error(exc: Exception, path) -> StoreError:
+    """A write's driver error as one line: a full disk, a locked or read-only file, I/O."""
+    import shutil
+
+    text = str(exc)
+    lowered = text.lower()
+    folder = Path(path).parent if str(path) != ":memory:" else Path(".")
+    try:
+        free = shutil.disk_usage(folder).free
+    except OSError:
+        free = None
+    if "disk is full" in lowered or (
+        "sqlite-vec" in lowered and free is not None and free < 64 * 1024 * 1024
+    ):
+        return StoreError(
+            f"the disk holding {path} is full; nothing of this write was saved (free some space)"
+        )
+    if "sqlite-vec" in lowered:
+        # sqlite-vec hides the cause; a database at its size limit (max_page_count) looks the same
+        return StoreError(f"cannot write vectors to {path} ({text}); is the disk full? nothing was saved")
+    if "locked" in lowered or "busy" in lowered:
+        return StoreError(f"{path} is locked by another process for too long (30 s); try again")
+    if "readonly" in lowered or "read-only" in lowered:
+        return StoreError(f"{path} is read-only; memcli needs to write to the file and its folder")
+    return StoreError(f"cannot write to {path}: {text}")
+
+
 def driver_report() -> list[tuple[str, bool, str]]:
     """(check, ok, detail) for the SQLite driver and sqlite-vec, with no database opened."""
     module = sqlite_module()

@@ -10,12 +10,13 @@ skips a message committed late), and readers never wait.
 import threading
 from contextlib import contextmanager
 
-from memcli.store import Store
+from memcli import database
 from memcli.store.pg import connection as pg
 from memcli.store.pg.keyword import PgKeywordIndex
 from memcli.store.pg.schema import STEPS, WRITE_LOCK, applied, ensure_schema
 from memcli.store.pg.tables import TABLES
 from memcli.store.pg.vectors import PgVectorIndex
+from memcli.store.sqlite_store import Store
 
 
 class PgStore(Store):
@@ -24,7 +25,7 @@ class PgStore(Store):
 
     def __init__(self, url: str, notice=None):
         pg.modules()  # one line naming the extra to install, before anything else
-        self.url, self.path = url, pg.shown_db(url)
+        self.url, self.path = url, database.shown(url)
         self.vec_error = None
         setup = pg.PgConnection(pg.connect(url))
         try:

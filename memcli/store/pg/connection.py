@@ -10,13 +10,25 @@ import contextlib
 import functools
 import re
 
+from memcli.database import shown as shown_db
 from memcli.errors import InputError, StoreError
-from memcli.paths import shown_db
 
 INSTALL = "PostgreSQL needs the postgres extra: pip install 'memcli[postgres]'"
 SCHEMA = "memcli"  # every memcli table lives in this schema; nothing else is touched
 POOL_SIZE = 20  # connections per process; each thread holds one while it lives
 POOL_WAIT = 30  # seconds a thread waits for a free connection before giving up
+PROBE_AFTER = 1  # seconds without a pooled connection before the server itself is tried
+
+
+def _quiet_pool_logs() -> None:
+    """psycopg_pool logs each failed reconnection as a warning, which Python prints to
+    stderr when no logging is set up: memcli says what went wrong in its own one line."""
+    import logging
+
+    log = logging.getLogger("psycopg.pool")
+    if not log.handlers:
+        log.addHandler(logging.NullHandler())
+        log.propagate = False
 
 
 def modules():
@@ -26,13 +38,27 @@ def modules():
         import psycopg_pool
     except ImportError:
         raise StoreError(INSTALL) from None
+    _quiet_pool_logs()
     return psycopg, psycopg_pool
 
 
 @functools.lru_cache(maxsize=512)
 def translate(sql: str) -> str:
-    """SQLite-style '?' marks as psycopg's '%s' (and a literal '%' doubled)."""
-    return sql.replace("%", "%%").replace("?", "%s")
+    """SQLite-style '?' marks as psycopg's '%s' (and a literal '%' doubled); a '?' inside
+    a quoted literal or name ('a?b', "x?") stays as it is."""
+    out, quote = [], None
+    for ch in sql:
+        if ch == "%":
+            out.append("%%")
+        elif quote is not None:
+            out.append(ch)
+            quote = None if ch == quote else quote
+        elif ch in "'\"":
+            out.append(ch)
+            quote = ch
+        else:
+            out.append("%s" if ch == "?" else ch)
+    return "".join(out)
 
 
 @functools.lru_cache(maxsize=256)
@@ -242,12 +268,17 @@ class Pool:
         """A PgConnection for the duration of the block."""
         _, psycopg_pool = modules()
         try:
-            raw = self._pool.getconn()
+            raw = self._pool.getconn(timeout=PROBE_AFTER)
         except psycopg_pool.PoolTimeout:
-            raise StoreError(
-                f"no free connection to {shown_db(self.url)} after {POOL_WAIT} s "
-                f"({POOL_SIZE} per process are in use, or the server stopped answering)"
-            ) from None
+            # a server that went away fails now, naming it; a busy pool is waited for
+            connect(self.url).close()
+            try:
+                raw = self._pool.getconn(timeout=POOL_WAIT - PROBE_AFTER)
+            except psycopg_pool.PoolTimeout:
+                raise StoreError(
+                    f"no free connection to {shown_db(self.url)} after {POOL_WAIT} s "
+                    f"({POOL_SIZE} per process are in use)"
+                ) from None
         try:
             yield PgConnection(raw)
         finally:
