@@ -100,8 +100,10 @@ def clone_thread(
     store.messages.insert_new(copies)
     rowid_map = {old.rowid: new.rowid for old, new in zip(selected, copies)}
     store.vectors.copy(rowid_map, resource_id)
-    store.observations.copy_thread(source.id, new_id, rowid_map)
+    store.observations.copy_thread(source.id, new_id, rowid_map, owner=resource_id)
     thread_memory = store.working_memory.get("thread", source.id)
     if thread_memory is not None:
-        store.working_memory.set("thread", new_id, thread_memory, source=f"clone of {source.id}")
+        store.working_memory.set(
+            "thread", new_id, thread_memory, source=f"clone of {source.id}", owner=resource_id
+        )
     return CloneResult(thread, {old.id: new.id for old, new in zip(selected, copies)})

@@ -35,12 +35,16 @@ class NotFoundError(MemcliError):
 
 
 class OwnershipError(MemcliError):
+    """A row of another resource was named. The message never names that resource
+    (one user must not learn another's id); `owner` keeps it for programs."""
+
     exit_code = ExitCode.WRONG_OWNER
 
-    def __init__(self, thread_id: str, owner: str, asked: str, *, kind: str = "Thread"):
-        super().__init__(
-            f"{kind} with id {thread_id} is for resource with id {owner} but resource {asked} was queried"
-        )
+    def __init__(
+        self, thread_id: str, owner: str | None, asked: str, *, kind: str = "thread", where: str = ""
+    ):
+        prefix = f"{where}: " if where else ""
+        super().__init__(f"{prefix}{kind.lower()} {thread_id} not found or not of resource {asked}")
         self.thread_id, self.owner, self.asked = thread_id, owner, asked
 
 

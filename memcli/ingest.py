@@ -15,7 +15,7 @@ from memcli import tokens
 from memcli.errors import EmbeddingUnavailable, InputError, OwnershipError
 from memcli.io.jsonl import message_from_obj, read_lines
 from memcli.records import Message, Thread
-from memcli.store.vectors import ModelMismatch
+from memcli.store.vectors import VECTORS_INCOMPLETE, ModelMismatch
 
 IMPORT_BATCH = 512
 
@@ -171,6 +171,7 @@ class Ingest:
         """First pass: every line well-formed, one owner per thread, ids not in another thread."""
         total = 0
         owners: dict[str, str] = {}
+        first_line: dict[str, int] = {}
         ids: dict[str, str] = {}
         threads: dict[str, str] = {}
         pending: list[tuple[int, Message]] = []
@@ -179,8 +180,9 @@ class Ingest:
             if self.store.nul_refused and "\x00" in m.id + m.thread_id + m.resource_id + m.content:
                 raise InputError(f"line {number}: {self.store.nul_refused}")
             owner = owners.setdefault(m.thread_id, m.resource_id)
+            first_line.setdefault(m.thread_id, number)
             if owner != m.resource_id:
-                raise InputError(f"line {number}: {OwnershipError(m.thread_id, owner, m.resource_id)}")
+                raise OwnershipError(m.thread_id, owner, m.resource_id, where=f"line {number}")
             # the thread string seen first, shared: one per thread instead of one per line
             thread = threads.setdefault(m.thread_id, m.thread_id)
             if ids.setdefault(m.id, thread) != thread:
@@ -193,7 +195,7 @@ class Ingest:
         stored = self.store.threads.owners(list(owners))
         for tid, owner in stored.items():
             if owners[tid] != owner:
-                raise OwnershipError(tid, owner, owners[tid])
+                raise OwnershipError(tid, owner, owners[tid], where=f"line {first_line[tid]}")
         return total
 
     def _check_known_ids(self, lines: list[tuple[int, Message]]) -> None:
@@ -229,6 +231,27 @@ class Ingest:
             done += len(batch)
             if progress:
                 progress(done, total)
+        self.embed_memories(embedder, batch_size)
+        if self.store.get_setting(VECTORS_INCOMPLETE) and not self.store.messages.count_missing_embeddings():
+            with self.store.transaction():
+                self.store.delete_setting(VECTORS_INCOMPLETE)
+        return done
+
+    def embed_memories(self, embedder, batch_size: int = 256) -> int:
+        """Vectors of this model for current facts memories that have none, or another
+        model's (left by a rebuild): a memory search never compares two models."""
+        import numpy as np
+
+        done, after = 0, 0
+        while rows := self.store.memories.stale_embeddings(embedder.name, batch_size, after):
+            after = rows[-1][0]
+            vectors = embedder.embed([text for _, text in rows])
+            blobs = [np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in vectors]
+            with self.store.transaction():
+                self.store.memories.set_embeddings(
+                    [(vid, b) for (vid, _), b in zip(rows, blobs)], embedder.name
+                )
+            done += len(rows)
         return done
 
     def rebuild_embeddings(self, *, progress: Progress | None = None) -> int:
@@ -236,4 +259,5 @@ class Ingest:
         self._embedder()
         with self.store.transaction():
             self.store.vectors.drop_all()
+            self.store.set_setting(VECTORS_INCOMPLETE, "rebuild")
         return self.embed_missing(progress=progress)

@@ -17,6 +17,7 @@ from typing import Annotated, Any, Literal
 from pydantic import Field
 
 from memcli import __version__
+from memcli.database import redact
 from memcli.errors import InputError, MemcliError
 from memcli.memory import MAX_MESSAGE_RANGE, MAX_TOP_K, Memory
 
@@ -35,13 +36,31 @@ def _user_errors(fn):
         try:
             return fn(*args, **kwargs)
         except MemcliError as exc:
-            raise ToolError(str(exc)) from None
+            raise ToolError(_printable(redact(str(exc)))) from None
+        except Exception as exc:  # a bug: say so in one line, never a hung request
+            raise ToolError(_printable(redact(f"internal error: {type(exc).__name__}: {exc}"))) from None
 
     # not functools.wraps: the SDK follows __wrapped__ and would call fn directly
     wrapper.__name__, wrapper.__doc__ = fn.__name__, fn.__doc__
     wrapper.__signature__ = inspect.signature(fn)
     wrapper.__annotations__ = fn.__annotations__
     return wrapper
+
+
+def _printable(text: str) -> str:
+    """Text that can be sent as JSON over the wire (a lone surrogate could not)."""
+    return text.encode("utf-8", "replace").decode("utf-8")
+
+
+def _strict_arguments(server) -> None:
+    """Refuse unknown tool arguments (a misspelt `resource_id` must not silently act for
+    the default resource): every tool's argument model forbids extra keys, and its
+    published schema says so (additionalProperties: false)."""
+    for tool in server._tool_manager.list_tools():
+        model = tool.fn_metadata.arg_model
+        model.model_config["extra"] = "forbid"
+        model.model_rebuild(force=True)
+        tool.parameters = model.model_json_schema(by_alias=True)
 
 
 def build_server(memory: Memory, *, pinned: str | None = None):
@@ -79,10 +98,18 @@ def build_server(memory: Memory, *, pinned: str | None = None):
         query: Annotated[str, Field(min_length=1, description="What to look for, in plain words.")],
         resource_id: ResourceArg = None,
         thread_id: Annotated[str | None, Field(description="Search only this thread.")] = None,
-        top_k: Annotated[int, Field(ge=1, le=MAX_TOP_K, description="How many best hits to return.")] = 4,
+        top_k: Annotated[
+            int | None,
+            Field(ge=1, le=MAX_TOP_K, description="How many best hits to return (default: recall.top_k)."),
+        ] = None,
         message_range: Annotated[
-            int, Field(ge=0, le=MAX_MESSAGE_RANGE, description="Neighbouring messages shown around each hit.")
-        ] = 1,
+            int | None,
+            Field(
+                ge=0,
+                le=MAX_MESSAGE_RANGE,
+                description="Neighbouring messages shown around each hit (default: recall.message_range).",
+            ),
+        ] = None,
     ) -> list[dict[str, Any]]:
         result = memory.recall(
             query,
@@ -131,9 +158,11 @@ def build_server(memory: Memory, *, pinned: str | None = None):
     @tool(True, description="List a user's threads, newest first.")
     def threads_list(
         resource_id: ResourceArg = None,
-        limit: Annotated[int, Field(ge=1, le=1000, description="Threads to return.")] = 20,
+        limit: Annotated[int, Field(ge=1, le=1000, description="Threads to return.")] = 100,
+        offset: Annotated[int, Field(ge=0, description="Threads to skip (for the next page).")] = 0,
     ) -> list[dict[str, Any]]:
-        return [t.to_dict() for t in memory.list_threads(resource_for(resource_id), limit=limit)]
+        page = memory.list_threads(resource_for(resource_id), limit=limit, offset=offset)
+        return [t.to_dict() for t in page]
 
     @tool(True, description="The observation log of a thread, or of a user across threads.")
     def observations_show(resource_id: ResourceArg = None, thread_id: ThreadArg = None) -> dict[str, Any]:
@@ -203,8 +232,13 @@ def build_server(memory: Memory, *, pinned: str | None = None):
             {"thread": thread.to_dict(), "messages": [m.to_dict() for m in messages]}, ensure_ascii=False
         )
 
+    _strict_arguments(server)
     return server
 
 
 def serve(memory: Memory, *, pinned: str | None = None) -> None:
-    build_server(memory, pinned=pinned).run("stdio")
+    import anyio
+
+    from memcli.mcp_transport import run_stdio
+
+    anyio.run(run_stdio, build_server(memory, pinned=pinned))

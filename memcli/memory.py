@@ -176,6 +176,15 @@ class Memory(
         """The resource that owns what is created: the argument, the configured one, 'default'."""
         return resource_id if resource_id is not None else self.settings.owner
 
+    def _covered(self, resource_id: str | None, all_resources: bool = False) -> str | None:
+        """The resource a listing, search or export covers: the argument, else the configured
+        one, else 'default'. Every resource (None) only when asked for explicitly."""
+        if all_resources:
+            if resource_id is not None:
+                raise InputError("give a resource or all_resources, not both")
+            return None
+        return self._owner(resource_id)
+
     def resource_for(self, resource_id: str | None = None) -> str:
         """The resource an operation without one acts for: the configured one, else 'default'."""
         return self._owner(resource_id)
@@ -235,14 +244,16 @@ class Memory(
         limit: int = 100,
         offset: int = 0,
         cloned_from: str | None = None,
+        all_resources: bool = False,
     ) -> ThreadPage:
-        """A page of threads (newest first), of resource_id or the configured resource."""
+        """A page of threads (newest first), of resource_id or the configured resource
+        ('default' without one); of every resource only with all_resources=True."""
         if order_by not in ("created", "updated"):
             raise InputError(f"order_by must be created or updated, not {order_by!r}")
         if not 1 <= limit <= 1_000_000 or not 0 <= offset <= 2**62:
             raise InputError("limit must be 1 to 1000000 and offset 0 or more")
         threads, total = self.store.threads.list(
-            resource_id=self._checked_owner(resource_id),
+            resource_id=self._covered(resource_id, all_resources),
             metadata=metadata,
             cloned_from=cloned_from,
             order_by=order_by,
@@ -348,9 +359,11 @@ class Memory(
             return self.store.messages.delete(ids)
 
     def export_messages(
-        self, *, thread_id: str | None = None, resource_id: str | None = None
+        self, *, thread_id: str | None = None, resource_id: str | None = None, all_resources: bool = False
     ) -> Iterator[Message]:
+        """A thread's messages, or a resource's (the configured one by default), or with
+        all_resources=True every resource's."""
         if thread_id is not None:
             self.get_thread(thread_id, resource_id, counts=False)
             return self.store.messages.iter_all(thread_id=thread_id)
-        return self.store.messages.iter_all(resource_id=self._checked_owner(resource_id))
+        return self.store.messages.iter_all(resource_id=self._covered(resource_id, all_resources))

@@ -12,6 +12,7 @@ from datetime import UTC, datetime
 
 from memcli.records import Filters, Message
 from memcli.scoring import Scored, combine, spread
+from memcli.store.vectors import VECTORS_INCOMPLETE
 from memcli.timefmt import parse
 
 MODES = ("hybrid", "vector", "keyword")
@@ -203,6 +204,11 @@ def run_queries(
             vectors = [np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in embedded]
     elif semantic:
         notices.append("no message has been embedded yet: run `memcli embed` for semantic recall")
+    if semantic and store.get_setting(VECTORS_INCOMPLETE):
+        notices.append(
+            "some messages have no vectors (an `embed --rebuild` did not finish): "
+            "semantic recall misses them until `memcli embed` runs"
+        )
     if len(queries) >= 8 and vectors[0] is not None:
         for resource in {f.resource_id for f in filters if not f.thread_id}:
             store.vectors.warm(resource)

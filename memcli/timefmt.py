@@ -37,14 +37,20 @@ def parse(value: str) -> datetime:
         ) from None
     if parsed.tzinfo is None:
         parsed = parsed.replace(tzinfo=UTC)
-    return parsed.astimezone(UTC)
+    try:
+        return parsed.astimezone(UTC)
+    except OverflowError:  # 0001-01-01T00:00+01:00, 9999-12-31T23:59-05:00
+        raise InputError(f"invalid timestamp {value!r}: outside the years 1 to 9999 in UTC") from None
 
 
 def to_stored(value: str | datetime) -> str:
     dt = value if isinstance(value, datetime) else parse(value)
     if dt.tzinfo is None:
         dt = dt.replace(tzinfo=UTC)
-    return _format(dt.astimezone(UTC))
+    try:
+        return _format(dt.astimezone(UTC))
+    except OverflowError:
+        raise InputError(f"invalid timestamp {value!r}: outside the years 1 to 9999 in UTC") from None
 
 
 def to_public(stored: str) -> str:

@@ -79,19 +79,28 @@ class MemoriesAPI:
         return rank(query, memories, vector, half_life_days=_days(half_life), moment=moment)[:top_k]
 
     def _query_vector(self, query: str, memories: list):
+        """The query's vector, and only vectors of the same model left on memories
+        (a vector of another model is as good as none: never compared)."""
         if not any(m.embedding for m in memories):
             return None
         embedder = self.ingest.embedder_or_notice([])
-        return None if embedder is None else embedder.embed([query])[0]
+        for m in memories:
+            if embedder is None or m.embedding_model != embedder.name:
+                m.embedding = None
+        if embedder is None or not any(m.embedding for m in memories):
+            return None
+        return embedder.embed([query])[0]
 
-    def _embed_texts(self, texts: list[str]):
-        """float32 bytes per text, or None without a model (keyword search still works)."""
+    def _embed_texts(self, texts: list[str]) -> tuple[str, list[bytes]] | None:
+        """(model, float32 bytes per text), or None without a model (keyword search still works)."""
         import numpy as np
 
         embedder = self.ingest.embedder_or_notice([]) if texts else None
         if embedder is None:
             return None
-        return [np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in embedder.embed(texts)]
+        return embedder.name, [
+            np.ascontiguousarray(v, dtype=np.float32).tobytes() for v in embedder.embed(texts)
+        ]
 
     # ---- changing --------------------------------------------------------------------
 
@@ -130,12 +139,11 @@ class MemoriesAPI:
             created_at=now(),
             actor=actor,
         )
-        vectors = self._embed_texts([text])
-        version.embedding = vectors[0] if vectors else None
+        _set_vectors([version], self._embed_texts([text]))
         with self.store.transaction():
             if self.store.memories.owner(version.memory_id) is not None:
                 raise InputError(f"memory {version.memory_id} already exists")
-            self.store.memories.write(version, cited)
+            self.store.memories.write(version)
         return version
 
     def update_memory(
@@ -185,9 +193,8 @@ class MemoriesAPI:
                 sources=[],
             )
             if text is not None and event == "UPDATE":
-                vectors = self._embed_texts([new.text])
-                new.embedding = vectors[0] if vectors else None
-            self.store.memories.write(new, {})
+                _set_vectors([new], self._embed_texts([new.text]))
+            self.store.memories.write(new)
         return new
 
     def _cited(self, message_ids: list[str], resource: str) -> dict[str, str]:
@@ -227,8 +234,9 @@ class MemoriesAPI:
                 setattr(total, key, getattr(total, key) + getattr(done, key))
             for key in ("added", "updated", "deleted", "notices"):
                 getattr(total, key).extend(getattr(done, key))
+            total.skipped = total.skipped or (done.skipped if done.calls else None)
         if not total.calls:
-            total.skipped = "no new messages"
+            total.skipped = total.skipped or "no new messages"
         return total
 
     def _similar_memories(self, resource_id: str, texts: list[str], k: int) -> list:
@@ -244,35 +252,103 @@ class MemoriesAPI:
 
     # ---- import / export ------------------------------------------------------------------
 
-    def export_memories(self, target: IO[str], *, resource_id: str | None = None) -> int:
-        """Every version as JSONL (oldest first per memory); returns lines written."""
+    def export_memories(
+        self, target: IO[str], *, resource_id: str | None = None, all_resources: bool = False
+    ) -> int:
+        """Every version as JSONL (oldest first per memory) of a resource (the configured one
+        by default) or of all; returns lines written."""
         count = 0
-        for v in self.store.memories.export_rows(self._checked_owner(resource_id)):
+        for v in self.store.memories.export_rows(self._covered(resource_id, all_resources)):
             target.write(json.dumps(v.to_dict(), ensure_ascii=False) + "\n")
             count += 1
         return count
 
-    def import_memories(self, path: str | Path, *, resource_id: str | None = None) -> int:
-        """memcli's memory JSONL (current versions re-added with their ids) or a Mem0
-        get_all dump ({"results": [...]} or a list); returns memories added."""
+    def import_memories(self, path: str | Path, *, resource_id: str | None = None) -> dict:
+        """memcli's memory JSONL (every version, ids kept) or a Mem0 get_all dump
+        ({"results": [...]} or a list), into a resource (the configured one by default),
+        in one transaction. Returns {"added": memories new here, "unchanged": already here}."""
         from memcli.facts.interop import read_memories
 
-        added = 0
-        for row in read_memories(Path(path), self._owner(resource_id)):
-            if self.store.memories.owner(row["memory_id"]) is not None:
-                continue  # importing the same file twice changes nothing
-            found = self.store.messages.by_ids(row["sources"])
-            row["sources"] = [
-                m for m in row["sources"] if m in found and found[m].resource_id == row["resource_id"]
-            ]
-            self.add_memory(**row)
-            added += 1
-        return added
+        owner = self._owner(resource_id)
+        kind, rows = read_memories(Path(path), owner)
+        ids = list(dict.fromkeys(r["memory_id"] if kind == "mem0" else r["id"] for r in rows))
+        summary = {"added": 0, "unchanged": 0}
+        with self.store.transaction():
+            here = {i for i in ids if self.store.memories.owner(i) is not None}
+            for memory_id in here:
+                if self.store.memories.owner(memory_id) != owner:
+                    raise OwnershipError(memory_id, None, owner, kind="memory")
+            if kind == "mem0":
+                for row in rows:
+                    if row["memory_id"] not in here:
+                        self.add_memory(**row)
+            else:
+                self.write_memory_versions([r for r in rows if r["id"] not in here])
+            summary["unchanged"] = len(here)
+            summary["added"] = len(ids) - len(here)
+        return summary
+
+    def write_memory_versions(self, rows: list[dict], *, embed: bool = True) -> int:
+        """Write checked memory-version records (an archive's or an export's), every version
+        in order; sources that are not stored are dropped, the store checks the rest's owner.
+        Memories already here are left as they are. Returns the memories written."""
+        from memcli.store.memories import MemoryVersion
+
+        written: set[str] = set()
+        for r in sorted(rows, key=lambda r: (r["id"], r["version"])):
+            if r["id"] not in written and self.store.memories.owner(r["id"]) is not None:
+                continue  # already here: importing twice changes nothing
+            found = self.store.messages.by_ids(r.get("sources") or [])
+            self.store.memories.write(
+                MemoryVersion(
+                    memory_id=r["id"],
+                    resource_id=r["resource_id"],
+                    thread_id=r.get("thread_id"),
+                    version=r["version"],
+                    event=r["event"],
+                    text=r["text"],
+                    category=r.get("category"),
+                    sources=[s for s in r.get("sources") or [] if s in found],
+                    valid_from=_when(r.get("valid_from"), "valid_from"),
+                    valid_to=_when(r.get("valid_to"), "valid_to"),
+                    expires_at=_when(r.get("expires_at"), "expires_at"),
+                    created_at=_when(r.get("created_at"), "created_at") or now(),
+                    actor=r.get("actor") or "import",
+                )
+            )
+            written.add(r["id"])
+        if written and embed:
+            self._embed_current(written)
+        return len(written)
+
+    def _embed_current(self, memory_ids: set[str]) -> None:
+        """Vectors for the current versions of these memories, when a model is at hand."""
+        current = [self.store.memories.latest(i) for i in sorted(memory_ids)]
+        live = [v for v in current if v is not None and v.event != "DELETE"]
+        embedded = self._embed_texts([v.text for v in live]) if live else None
+        if embedded is not None:
+            model, vectors = embedded
+            self.store.memories.set_current_embeddings(
+                [(v.memory_id, b) for v, b in zip(live, vectors)], model
+            )
+
+
+def _set_vectors(versions: list, embedded: tuple[str, list[bytes]] | None) -> None:
+    """Put _embed_texts' vectors on the versions, each with the model that made it."""
+    if embedded is None:
+        return
+    model, vectors = embedded
+    for version, vector in zip(versions, vectors):
+        version.embedding, version.embedding_model = vector, model
 
 
 def _text(text) -> str:
+    from memcli.facts.extract import MAX_MEMORY_CHARS
+
     if not isinstance(text, str) or not text.strip():
         raise InputError("memory text must be a non-empty string")
+    if len(text.strip()) > MAX_MEMORY_CHARS:
+        raise InputError(f"a memory is a short fact: at most {MAX_MEMORY_CHARS:,} characters")
     return text.strip()
 
 

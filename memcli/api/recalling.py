@@ -44,9 +44,12 @@ class RecallAPI:
         mode: str = "hybrid",
         half_life: str | float | None = None,
         explain: bool = False,
+        all_resources: bool = False,
     ) -> list[RecallResult]:
         """Answer many queries with one model load and one embedding batch.
-        Each query dict has `query` and optionally resource_id, thread_id, top_k, scope."""
+        Each query dict has `query` and optionally resource_id, thread_id, top_k, scope.
+        A query without a resource searches the configured one ('default' without one);
+        every resource's messages only with all_resources=True."""
         from memcli.recall import MODES, RecallOptions, run_queries
 
         if mode not in MODES:
@@ -67,13 +70,18 @@ class RecallAPI:
             texts.append(q["query"])
             filters.append(
                 self._filters(
-                    q.get("resource_id"), q.get("thread_id"), q.get("scope") or scope, bounds, roles
+                    q.get("resource_id"),
+                    q.get("thread_id"),
+                    q.get("scope") or scope,
+                    bounds,
+                    roles,
+                    all_resources,
                 )
             )
             options.append(RecallOptions(k, message_range, mode, threshold, half_life_days, explain=explain))
         return run_queries(self.recaller, self.store, texts, filters, options, self.ingest.embedder_or_notice)
 
-    def _filters(self, resource_id, thread_id, scope, bounds, roles) -> Filters:
+    def _filters(self, resource_id, thread_id, scope, bounds, roles, all_resources=False) -> Filters:
         from memcli.records import ROLES
 
         if scope not in ("resource", "thread"):
@@ -81,11 +89,12 @@ class RecallAPI:
         for role in roles or ():
             if role not in ROLES:
                 raise InputError(f"role must be one of {', '.join(ROLES)}, not {role!r}")
-        resource_id = self._checked_owner(resource_id)
         if thread_id is not None:
             resource_id = self.get_thread(thread_id, resource_id, counts=False).resource_id
         elif scope == "thread":
             raise InputError("scope 'thread' needs a thread id")
+        else:
+            resource_id = self._covered(resource_id, all_resources)
         return Filters(
             resource_id=resource_id,
             thread_id=thread_id if scope == "thread" else None,

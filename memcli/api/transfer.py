@@ -104,9 +104,11 @@ class TransferAPI:
         format: str = "jsonl",
         thread_id: str | None = None,
         resource_id: str | None = None,
+        all_resources: bool = False,
     ) -> int:
-        """Write messages (one thread, one resource's, or all) as JSONL or Markdown; returns
-        how many. JSONL is the import format, so export then import round-trips."""
+        """Write messages (one thread, a resource's — the configured one by default — or,
+        with all_resources, everyone's) as JSONL, Markdown or an archive; returns how many.
+        JSONL is the import format, so export then import round-trips."""
         from memcli.io import jsonl, markdown
 
         if format not in EXPORT_FORMATS:
@@ -114,15 +116,21 @@ class TransferAPI:
         if format == "archive":
             if thread_id is not None:
                 raise InputError("an archive holds whole resources: give a resource, not a thread")
-            return sum(self.export_archive(target, resource_id=resource_id).values())
-        messages = self.export_messages(thread_id=thread_id, resource_id=resource_id)
+            return sum(
+                self.export_archive(target, resource_id=resource_id, all_resources=all_resources).values()
+            )
+        messages = self.export_messages(
+            thread_id=thread_id, resource_id=resource_id, all_resources=all_resources
+        )
         count = 0
         if format == "jsonl":
             for m in messages:
                 target.write(jsonl.dumps(m) + "\n")
                 count += 1
             return count
-        owner = self._checked_owner(resource_id)
+        owner = None if thread_id is None and all_resources else self._covered(resource_id)
+        if thread_id is not None:
+            owner = self.get_thread(thread_id, resource_id, counts=False).resource_id
         threads = {t.id: t for t in self.store.threads.list(resource_id=owner, limit=2**62)[0]}
         for chunk in markdown.export(threads, messages):
             target.write(chunk)

@@ -12,18 +12,20 @@ SCHEMA_SETTING = "working_memory_schema"
 
 
 class WorkingMemoryAPI:
-    def _wm_scope(self, resource_id: str | None, thread_id: str | None) -> tuple[str, str]:
-        """('thread', id) with the owner checked, else ('resource', id)."""
+    def _wm_scope(self, resource_id: str | None, thread_id: str | None) -> tuple[str, str, str]:
+        """(scope, scope id, owner): ('thread', id, its owner) with the owner checked,
+        else ('resource', id, id)."""
         if thread_id:
-            self.get_thread(thread_id, resource_id, counts=False)
-            return "thread", thread_id
-        return "resource", self._owner(resource_id)
+            owner = self.get_thread(thread_id, resource_id, counts=False).resource_id
+            return "thread", thread_id, owner
+        resource = self._owner(resource_id)
+        return "resource", resource, resource
 
     def get_working_memory(
         self, *, resource_id: str | None = None, thread_id: str | None = None
     ) -> str | None:
         """The working memory text of a thread (thread_id) or of a resource."""
-        return self.store.working_memory.get(*self._wm_scope(resource_id, thread_id))
+        return self.store.working_memory.get(*self._wm_scope(resource_id, thread_id)[:2])
 
     def working_memory_schema(self) -> dict | None:
         """The JSON schema working memory follows, or None in Markdown mode."""
@@ -60,7 +62,7 @@ class WorkingMemoryAPI:
         scope = self._wm_scope(resource_id, thread_id)
         new = working_memory.replacement(content, self.working_memory_schema())
         with self.store.transaction():
-            self.store.working_memory.set(*scope, new, source=source)
+            self.store.working_memory.set(*scope[:2], new, source=source, owner=scope[2])
         return new
 
     def update_working_memory(
@@ -76,19 +78,19 @@ class WorkingMemoryAPI:
         deletes, arrays replace). Returns the stored text; InputError writes nothing."""
         scope = self._wm_scope(resource_id, thread_id)
         with self.store.transaction():
-            current = self.store.working_memory.get(*scope)
+            current = self.store.working_memory.get(*scope[:2])
             new = working_memory.apply_update(current, {"memory": content}, self.working_memory_schema())
-            self.store.working_memory.set(*scope, new, source=source)
+            self.store.working_memory.set(*scope[:2], new, source=source, owner=scope[2])
         return new
 
     def clear_working_memory(self, *, resource_id: str | None = None, thread_id: str | None = None) -> None:
         """Empty the working memory; its history keeps the old text."""
         scope = self._wm_scope(resource_id, thread_id)
         with self.store.transaction():
-            self.store.working_memory.set(*scope, None, source="user")
+            self.store.working_memory.set(*scope[:2], None, source="user", owner=scope[2])
 
     def working_memory_history(
         self, *, resource_id: str | None = None, thread_id: str | None = None, limit: int = 50
     ) -> list[dict]:
         """Every change, newest first: content, source, created_at."""
-        return self.store.working_memory.history(*self._wm_scope(resource_id, thread_id), limit=limit)
+        return self.store.working_memory.history(*self._wm_scope(resource_id, thread_id)[:2], limit=limit)

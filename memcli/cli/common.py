@@ -42,6 +42,13 @@ ResourceOpt = Annotated[
         autocompletion=complete_resources,
     ),
 ]
+AllResourcesOpt = Annotated[
+    bool,
+    typer.Option(
+        "--all-resources",
+        help="Every resource's data, not only one's (without -r: the configured resource, else 'default').",
+    ),
+]
 JsonOpt = Annotated[bool, typer.Option("--json", help="Output JSON.")]
 NlOpt = Annotated[bool, typer.Option("--nl", help="Output one JSON object per line.")]
 
@@ -65,7 +72,7 @@ def parse_meta(pairs: list[str] | None) -> dict[str, Any]:
             raise UsageError(f"--meta takes key=value, not {pair!r}")
         try:
             out[key] = json.loads(value)
-        except json.JSONDecodeError:
+        except (ValueError, RecursionError):  # not JSON (or absurd JSON): the text itself
             out[key] = value
     return out
 

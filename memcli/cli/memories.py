@@ -6,7 +6,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import JsonOpt, NlOpt, ResourceOpt, check_time, open_memory
+from memcli.cli.common import AllResourcesOpt, JsonOpt, NlOpt, ResourceOpt, check_time, open_memory
 
 app = typer.Typer(
     help="Facts memory: what a model learned about a user, versioned, with sources.", no_args_is_help=True
@@ -178,10 +178,10 @@ def extract(
 
 
 @app.command("export")
-def export(resource: ResourceOpt = None) -> None:
-    """Every version of every memory as JSONL (re-importable with `memories import`)."""
+def export(resource: ResourceOpt = None, all_resources: AllResourcesOpt = False) -> None:
+    """Every version of a resource's memories as JSONL (re-importable with `memories import`)."""
     with open_memory() as mem:
-        mem.export_memories(sys.stdout, resource_id=resource)
+        mem.export_memories(sys.stdout, resource_id=resource, all_resources=all_resources)
 
 
 @app.command("import")
@@ -192,5 +192,8 @@ def import_(
 ) -> None:
     """Import memories (ids kept: importing twice changes nothing)."""
     with open_memory() as mem:
-        added = mem.import_memories(source, resource_id=resource)
-    output.write_json({"added": added}) if as_json else output.notice(f"imported {added} memories")
+        summary = mem.import_memories(source, resource_id=resource)
+    if as_json:
+        output.write_json(summary)
+    else:
+        output.notice(f"imported {summary['added']} memories ({summary['unchanged']} already here)")

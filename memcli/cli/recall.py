@@ -8,8 +8,17 @@ from typing import Annotated
 import typer
 
 from memcli.cli import output
-from memcli.cli.common import ResourceOpt, check_time, choices, complete_threads, open_memory, read_text_arg
+from memcli.cli.common import (
+    AllResourcesOpt,
+    ResourceOpt,
+    check_time,
+    choices,
+    complete_threads,
+    open_memory,
+    read_text_arg,
+)
 from memcli.errors import InputError, UsageError
+from memcli.io import safejson
 from memcli.recall import MODES
 from memcli.records import ROLES
 from memcli.timefmt import to_public
@@ -28,12 +37,12 @@ def _read_batch(source: str) -> list[dict]:
         for number, raw in enumerate(stream, start=1):
             if not raw.strip():
                 continue
-            try:
-                obj = json.loads(raw.decode("utf-8"))
-            except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-                raise InputError(f"batch line {number}: not a JSON object ({exc})") from None
+            obj = safejson.loads(raw, f"batch line {number}")
             if not isinstance(obj, dict) or not isinstance(obj.get("query"), str) or not obj["query"].strip():
                 raise InputError(f'batch line {number}: needs a non-empty "query" string')
+            for key in ("resource_id", "thread_id"):
+                if not isinstance(obj.get(key), str | None):
+                    raise InputError(f"batch line {number}: {key} must be a string")
             top_k = obj.get("top_k")
             if top_k is not None and (not isinstance(top_k, int) or top_k < 1):
                 raise InputError(f"batch line {number}: top_k must be a positive integer")
@@ -114,6 +123,7 @@ def recall(
             "--include", help="Also return facts memories ('memories'), with their source messages."
         ),
     ] = None,
+    all_resources: AllResourcesOpt = False,
 ) -> None:
     """Find past messages by meaning and by words (hybrid vector + keyword search).
 
@@ -150,6 +160,7 @@ def recall(
         mode=mode,
         half_life=half_life,
         explain=explain,
+        all_resources=all_resources,
     )
     resource_id = resource
     if batch is not None:

@@ -6,6 +6,7 @@ import typer
 
 from memcli.cli import output
 from memcli.cli.common import (
+    AllResourcesOpt,
     JsonOpt,
     NlOpt,
     ResourceOpt,
@@ -60,14 +61,17 @@ def list_(
     limit: Annotated[int, typer.Option("--limit", "-n", min=1, help="Threads per page.")] = 100,
     offset: Annotated[int, typer.Option("--offset", min=0)] = 0,
     clones_of: Annotated[str | None, typer.Option("--clones-of", help="Only clones of this thread.")] = None,
+    all_resources: AllResourcesOpt = False,
     as_json: JsonOpt = False,
     as_nl: NlOpt = False,
 ) -> None:
-    """List threads, newest first, with message counts and last activity."""
+    """List a resource's threads, newest first, with message counts and last activity."""
     if order not in ("created", "updated"):
         raise UsageError("--order takes created or updated")
     with open_memory() as mem:
-        page = mem.list_threads(resource, parse_meta(meta), order, not ascending, limit, offset, clones_of)
+        page = mem.list_threads(
+            resource, parse_meta(meta), order, not ascending, limit, offset, clones_of, all_resources
+        )
     if as_json:
         output.write_json(page.to_dict())
         return

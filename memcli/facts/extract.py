@@ -24,6 +24,10 @@ SHOWN_MEMORIES = 10
 BATCH_MESSAGES = 20
 BATCH_TOKENS = 6_000
 EVENTS = ("ADD", "UPDATE", "DELETE", "NONE")
+# what one model reply may write: a fact is a sentence, and a batch of 20 messages
+# holds a few dozen at most; past these a reply is runaway output, not memory
+MAX_MEMORIES_PER_BATCH = 50
+MAX_MEMORY_CHARS = 2_000
 
 PROMPT = """You keep a memory of durable facts about a user, extracted from their conversations.
 
@@ -88,6 +92,17 @@ def parse_reply(text: str) -> list[dict]:
     return items
 
 
+def _shown_memory(key, shown: list[MemoryVersion]) -> MemoryVersion | None:
+    """The memory the model named by its shown id ("0", "1", ...), or None. ASCII digits
+    only: "²".isdigit() is true, and int() of it fails."""
+    if isinstance(key, int) and not isinstance(key, bool):
+        key = str(key)
+    if not isinstance(key, str) or not re.fullmatch(r"[0-9]{1,6}", key.strip()):
+        return None
+    index = int(key.strip())
+    return shown[index] if index < len(shown) else None
+
+
 def _day(value) -> str | None:
     """An ISO date or time from the model, stored; anything else is dropped."""
     if not isinstance(value, str) or not value.strip():
@@ -106,7 +121,7 @@ class Extractor:
         self.similar = similar
 
     def run(self, thread_id: str, resource_id: str, embed) -> ExtractResult:
-        """Extract from a thread's messages past its cursor. embed(texts) -> vectors or None."""
+        """Extract from a thread's messages past its cursor. embed(texts) -> (model, vectors) or None."""
         result = ExtractResult()
         cursor = self.store.memories.cursor(thread_id)
         queue = [m for m in self.store.messages.after(cursor, thread_id=thread_id) if m.role != "system"]
@@ -117,19 +132,19 @@ class Extractor:
             shown = self.similar(resource_id, [m.content for m in batch], SHOWN_MEMORIES)
             items = self._ask(batch, shown, result)
             versions = self._versions(items, batch, shown, resource_id, result)
-            vectors = embed([v.text for v in versions if v.event != "DELETE"]) if versions else None
-            if vectors is not None:
-                live = [v for v in versions if v.event != "DELETE"]
+            live = [v for v in versions if v.event != "DELETE"]
+            embedded = embed([v.text for v in live]) if live else None
+            if embedded is not None:
+                model, vectors = embedded
                 for v, vec in zip(live, vectors):
-                    v.embedding = vec
+                    v.embedding, v.embedding_model = vec, model
             with self.store.transaction():
                 if self.store.memories.cursor(thread_id) != cursor:
                     result.skipped = "another extraction ran meanwhile; nothing written for this batch"
                     return result
-                threads = {m.id: m.thread_id for m in batch}
                 for v in versions:
-                    self.store.memories.write(v, threads)
-                self.store.memories.move_cursor(thread_id, batch[-1].rowid)
+                    self.store.memories.write(v)
+                self.store.memories.move_cursor(thread_id, batch[-1].rowid, owner=resource_id)
             cursor = batch[-1].rowid
             result.messages += len(batch)
             for v in versions:
@@ -176,6 +191,16 @@ class Extractor:
             text = item.get("text")
             valid_from = _day(item.get("valid_from")) or max(m.created_at for m in cited)
             category = item.get("category") if isinstance(item.get("category"), str) else None
+            if event != "DELETE" and isinstance(text, str) and len(text.strip()) > MAX_MEMORY_CHARS:
+                result.notices.append(
+                    f"refused a memory of {len(text.strip()):,} characters (at most {MAX_MEMORY_CHARS:,})"
+                )
+                continue
+            if len(out) >= MAX_MEMORIES_PER_BATCH:
+                result.notices.append(
+                    f"refused the model's memories past {MAX_MEMORIES_PER_BATCH} in one batch"
+                )
+                break
             if event == "ADD":
                 if not isinstance(text, str) or not text.strip():
                     result.notices.append("skipped an ADD without text")
@@ -195,9 +220,7 @@ class Extractor:
                 )
                 continue
             key = item.get("id")
-            target = (
-                shown[int(key)] if isinstance(key, str) and key.isdigit() and int(key) < len(shown) else None
-            )
+            target = _shown_memory(key, shown)
             if target is None or target.memory_id in touched:
                 result.notices.append(f"skipped {event} of unknown id {key!r}")
                 continue

@@ -1,13 +1,17 @@
-"""Reading memories from files: memcli's own memory JSONL, or a Mem0 `get_all` dump."""
+"""Reading memories from files: memcli's own memory JSONL (every version), or a Mem0
+`get_all` dump (current memories only: Mem0 keeps no versions there)."""
 
-import json
+import hashlib
 from pathlib import Path
 
 from memcli.errors import InputError
+from memcli.io import safejson
+from memcli.io.archive_format import check_memory_versions, check_record
 
 
-def read_memories(path: Path, resource_id: str) -> list[dict]:
-    """add_memory keyword arguments, one per memory still current in the file."""
+def read_memories(path: Path, resource_id: str) -> tuple[str, list[dict]]:
+    """("versions", memory_version records) for memcli JSONL, or ("mem0", add_memory
+    keyword arguments) for a Mem0 dump; InputError names the line and what is wrong."""
     if not path.is_file():
         raise InputError(f"no such file: {path}")
     try:
@@ -17,50 +21,29 @@ def read_memories(path: Path, resource_id: str) -> list[dict]:
     stripped = text.lstrip()
     if stripped.startswith("[") or (stripped.startswith("{") and '"results"' in stripped[:2000]):
         try:
-            data = json.loads(text)
-        except json.JSONDecodeError:
+            data = safejson.loads(text)
+        except InputError:
             data = None
         if data is not None:
-            return _mem0(data, resource_id)
-    return _jsonl(text, resource_id)
+            return "mem0", _mem0(data, resource_id)
+    return "versions", _jsonl(text, resource_id)
 
 
 def _jsonl(text: str, resource_id: str) -> list[dict]:
-    latest: dict[str, dict] = {}
+    numbered = []
     for number, line in enumerate(text.splitlines(), 1):
         if not line.strip():
             continue
-        try:
-            row = json.loads(line)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"line {number}: malformed JSON ({exc.msg})") from None
-        if (
-            not isinstance(row, dict)
-            or not isinstance(row.get("id"), str)
-            or not isinstance(row.get("text"), str)
-        ):
-            raise InputError(f'line {number}: a memory needs "id" and "text"')
-        if row.get("resource_id") not in (None, resource_id):
-            raise InputError(
-                f"line {number}: memory {row['id']} belongs to {row['resource_id']}, not {resource_id}"
-            )
-        previous = latest.get(row["id"])
-        if previous is None or int(row.get("version") or 0) >= int(previous.get("version") or 0):
-            latest[row["id"]] = row
-    return [
-        {
-            "memory_id": row["id"],
-            "text": row["text"],
-            "resource_id": resource_id,
-            "category": row.get("category"),
-            "valid_from": row.get("valid_from"),
-            "expires_at": row.get("expires_at"),
-            "sources": [s for s in row.get("sources") or [] if isinstance(s, str)],
-            "actor": "import",
-        }
-        for row in latest.values()
-        if row.get("event") != "DELETE"
-    ]
+        row = safejson.loads(line, f"line {number}")
+        if not isinstance(row, dict):
+            raise InputError(f"line {number}: a memory version is a JSON object")
+        row.setdefault("resource_id", resource_id)
+        check_record("memory_version", row, f"line {number}")
+        if row["resource_id"] != resource_id:
+            raise InputError(f"line {number}: memory {row['id']} is another resource's, not {resource_id}'s")
+        numbered.append((number, row))
+    check_memory_versions(numbered)
+    return [row for _, row in numbered]
 
 
 def _mem0(data, resource_id: str) -> list[dict]:
@@ -78,14 +61,23 @@ def _mem0(data, resource_id: str) -> list[dict]:
         categories = item.get("categories") or (item.get("metadata") or {}).get("categories") or []
         out.append(
             {
-                "memory_id": f"mem0-{item.get('id') or i}",
+                "memory_id": _mem0_id(resource_id, item.get("id") or i),
                 "text": item["memory"],
                 "resource_id": resource_id,
                 "category": categories[0] if categories and isinstance(categories[0], str) else None,
-                "valid_from": item.get("created_at"),
-                "expires_at": item.get("expiration_date"),
+                "valid_from": item.get("created_at") if isinstance(item.get("created_at"), str) else None,
+                "expires_at": item.get("expiration_date")
+                if isinstance(item.get("expiration_date"), str)
+                else None,
                 "sources": [],
                 "actor": "import (mem0)",
             }
         )
     return out
+
+
+def _mem0_id(resource_id: str, mem0_id) -> str:
+    """A memcli id per (resource, Mem0 id): the same dump imported for two users gives
+    each their own memories, and importing it twice for one changes nothing."""
+    digest = hashlib.sha256(f"{resource_id}\x00{mem0_id}".encode()).hexdigest()[:16]
+    return f"mem0-{digest}"

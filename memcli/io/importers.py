@@ -54,15 +54,16 @@ def sniff(head: bytes) -> str | None:
     if head.startswith(b"PK\x03\x04"):
         return "chatgpt"  # the ChatGPT export is downloaded as a zip
     text = head.lstrip()
+    if text.startswith(b"{"):  # JSON lines: the structure decides, never a message's text
+        return "archive" if re.match(rb'\{\s*"type"\s*:\s*"archive"', text) else None
     if text.startswith(b"["):
         if b'"mapping"' in head:
             return "chatgpt"
         if b'"chat_messages"' in head:
             return "claude"
-    if b"<!-- memcli:thread" in head:
+        return None
+    if re.search(rb"(?m)^<!-- memcli:thread", head):
         return "markdown"
-    if text.startswith(b'{"type": "archive"'):
-        return "archive"
     return None
 
 

@@ -12,6 +12,7 @@ from collections.abc import Iterator
 from typing import IO, Any
 
 from memcli.errors import InputError
+from memcli.io import safejson
 from memcli.records import ROLES, Message
 from memcli.timefmt import now, to_stored
 
@@ -107,16 +108,7 @@ def read_lines(
     for number, raw in enumerate(stream, start=1):
         if not raw.strip():
             continue
-        try:
-            text = raw.decode("utf-8")
-        except UnicodeDecodeError as exc:
-            raise InputError(f"line {number}: invalid UTF-8 at byte {exc.start}") from None
-        try:
-            obj = json.loads(text)
-        except json.JSONDecodeError as exc:
-            raise InputError(f"line {number}: malformed JSON ({exc.msg} at column {exc.colno})") from None
-        except RecursionError:
-            raise InputError(f"line {number}: JSON nested too deeply") from None
+        obj = safejson.loads(raw, f"line {number}")
         try:
             yield number, message_from_obj(obj, thread_id=thread_id, resource_id=resource_id)
         except InputError as exc:

@@ -161,5 +161,5 @@ class Observer:
                 return None
             if not self.store.messages.by_rowids([batch[-1].rowid]):
                 return None  # deleted meanwhile (rowids are never reused, so this is the same one)
-            self.store.observations.append(record)
+            self.store.observations.append(record, owner=batch[-1].resource_id)
         return record

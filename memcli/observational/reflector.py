@@ -12,6 +12,7 @@ from memcli import tokens
 from memcli.llm import LLM
 from memcli.observational import parse as parsing
 from memcli.observational.prompts import REFLECTOR
+from memcli.store import owners
 from memcli.store.observations import ObservationRecord
 from memcli.timefmt import now
 
@@ -95,7 +96,9 @@ class Reflector:
                     metadata={"reflected_from": latest.generation, "attempts": result.attempts},
                     created_at=now(),
                 )
-                self.store.observations.append(record)
+                self.store.observations.append(
+                    record, owner=owners.scope_owner(self.store.conn, scope, scope_id)
+                )
                 result.generation = record.generation
             if best is None or best_tokens > self.threshold:
                 # still too long (or nothing usable): stop until the log changes

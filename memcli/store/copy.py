@@ -30,7 +30,7 @@ TABLES = {
     "memories": ("id, resource_id, thread_id, created_at, ended_at", "id"),
     "memory_versions": (
         "id, memory_id, version, event, text, category, valid_from, valid_to, expires_at, created_at, "
-        "superseded_at, actor, embedding",
+        "superseded_at, actor, embedding, embedding_model",
         "id",
     ),
     "memory_sources": ("version_id, message_id, thread_id", "rowid"),

@@ -280,6 +280,9 @@ class MessageTable(Table):
         return [_message(r) for r in rows]
 
     def delete(self, ids: list[str]) -> int:
+        """Delete messages (run in a transaction); memories that only they were the
+        source of go with them."""
+        self._connections.memories.forget_cited_only_by(ids)  # the store's memory table
         removed = 0
         for part, marks in in_slices(ids):
             cur = self.conn.execute(f"DELETE FROM messages WHERE id IN ({marks})", part)

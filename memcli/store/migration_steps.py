@@ -351,3 +351,20 @@ def m007_pending_embeddings(db):
         );
         """,
     )
+
+
+@_step
+def m008_memory_embedding_model(db):
+    """Each memory vector records the model that made it, so a search never compares
+    vectors of two models (`embed --rebuild` with another model left the old ones).
+    Vectors already stored are taken to be the recorded model's when their size fits."""
+    _run_script(
+        db,
+        """
+        ALTER TABLE memory_versions ADD COLUMN embedding_model TEXT;
+        UPDATE memory_versions SET embedding_model = (SELECT value FROM settings WHERE key = 'embedding_model')
+        WHERE embedding IS NOT NULL
+          AND length(embedding) = 4 * coalesce((SELECT CAST(value AS INTEGER) FROM settings
+                                                WHERE key = 'embedding_dim'), -1);
+        """,
+    )

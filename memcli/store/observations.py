@@ -3,6 +3,7 @@
 import json
 from dataclasses import dataclass, field
 
+from memcli.store import owners
 from memcli.store.base import Table
 
 
@@ -51,7 +52,9 @@ class ObservationTable(Table):
         ).fetchall()
         return [_record(r) for r in rows]
 
-    def append(self, record: ObservationRecord) -> None:
+    def append(self, record: ObservationRecord, *, owner: str) -> None:
+        """Add a generation to a scope that owner owns (checked: owners.require)."""
+        owners.require(self.conn, owner, scopes=[(record.scope, record.scope_id)])
         self.conn.execute(
             f"INSERT INTO observations({_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             [
@@ -70,7 +73,7 @@ class ObservationTable(Table):
             ],
         )
 
-    def copy_thread(self, source: str, target: str, rowid_map: dict[int, int]) -> int:
+    def copy_thread(self, source: str, target: str, rowid_map: dict[int, int], *, owner: str) -> int:
         """Copy a thread's generations to a clone, remapping the observed-message cursor.
 
         A cursor past the cloned messages maps to the newest cloned message at or
@@ -85,5 +88,5 @@ class ObservationTable(Table):
                 cursor = rowid_map[covered[-1]] if covered else None
             record.scope_id = target
             record.last_observed_rowid = cursor
-            self.append(record)
+            self.append(record, owner=owner)
         return len(records)

@@ -25,6 +25,9 @@ from memcli.store.batching import in_slices
 from memcli.store.vector_search import SEGMENT, VectorSearch
 
 TABLE = "vec_floats"  # one vec0 table, no partition (m004)
+# a setting present from `embed --rebuild` dropping the vectors until every message has
+# vectors again: a killed rebuild is told by recall and doctor, not silent
+VECTORS_INCOMPLETE = "vectors_incomplete"
 
 
 @dataclass

@@ -1,5 +1,6 @@
 """Working memory rows: the current text per scope, and every change kept."""
 
+from memcli.store import owners
 from memcli.store.base import Table
 from memcli.timefmt import now
 
@@ -12,8 +13,9 @@ class WorkingMemoryTable(Table):
         row = self.conn.execute(f"SELECT working_memory FROM {table} WHERE {key} = ?", [scope_id]).fetchone()
         return row[0] if row else None
 
-    def set(self, scope: str, scope_id: str, content: str | None, source: str) -> None:
-        """Replace the text (None clears it) and record the change. Run in a transaction."""
+    def set(self, scope: str, scope_id: str, content: str | None, source: str, *, owner: str) -> None:
+        """Replace the text (None clears it) and record the change, in a scope owner owns.
+        Run in a transaction."""
         table, key = _COLUMN[scope]
         stamp = now()
         if scope == "resource":
@@ -21,6 +23,7 @@ class WorkingMemoryTable(Table):
                 "INSERT INTO resources(id, created_at, updated_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
                 [scope_id, stamp, stamp],
             )
+        owners.require(self.conn, owner, scopes=[(scope, scope_id)])
         self.conn.execute(
             f"UPDATE {table} SET working_memory = ?, updated_at = ? WHERE {key} = ?",
             [content, stamp, scope_id],
@@ -30,10 +33,13 @@ class WorkingMemoryTable(Table):
             [scope, scope_id, content, source, stamp],
         )
 
-    def restore(self, scope: str, scope_id: str, current: str | None, history: list[dict]) -> int:
+    def restore(
+        self, scope: str, scope_id: str, current: str | None, history: list[dict], *, owner: str
+    ) -> int:
         """Put back an archived memory: its history rows (those not here yet, by time and
         text) and the current text, without a new history row. Run in a transaction."""
         table, key = _COLUMN[scope]
+        owners.require(self.conn, owner, scopes=[(scope, scope_id)])
         have = {
             (r[0], r[1])
             for r in self.conn.execute(

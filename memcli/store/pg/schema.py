@@ -208,7 +208,15 @@ END $$;
 CREATE TRIGGER resources_deleted AFTER DELETE ON resources FOR EACH ROW EXECUTE FUNCTION resource_deleted();
 """
 
-STEPS = {"p001_schema": P001}
+# Each memory vector records the model that made it (see SQLite's m008).
+P002 = """
+ALTER TABLE memory_versions ADD COLUMN embedding_model text;
+UPDATE memory_versions SET embedding_model = (SELECT value FROM settings WHERE key = 'embedding_model')
+WHERE embedding IS NOT NULL
+  AND length(embedding) = 4 * coalesce((SELECT value::int FROM settings WHERE key = 'embedding_dim'), -1);
+"""
+
+STEPS = {"p001_schema": P001, "p002_memory_embedding_model": P002}
 
 
 def applied(conn) -> list[str] | None:
