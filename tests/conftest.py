@@ -85,10 +85,38 @@ def pg_database(request):
     return url, drop
 
 
+def _checkout_state() -> set[str]:
+    """`git status --porcelain` of the checkout: what is changed or untracked there."""
+    done = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=all"], cwd=ROOT, capture_output=True, text=True
+    )
+    return set(done.stdout.splitlines()) if done.returncode == 0 else set()
+
+
+def pytest_sessionstart(session):
+    session.config._memcli_checkout = _checkout_state()
+
+
+def pytest_sessionfinish(session, exitstatus):
+    """The suite fails if it left anything in the checkout (a test that ran in the
+    repository's folder once committed a tree named 'postgresql:')."""
+    before = getattr(session.config, "_memcli_checkout", None)
+    if before is None:
+        return
+    left = sorted(_checkout_state() - before)
+    if left:
+        print(f"\nthe test run left files in the checkout: {', '.join(left[:10])}", file=sys.stderr)
+        session.exitstatus = 1
+
+
 @pytest.fixture(autouse=True)
 def home(tmp_path, monkeypatch, backend, request):
     """Every test gets its own data folder and database: a file, or with the
-    postgresql backend a new database on the test server."""
+    postgresql backend a new database on the test server. It runs in its own
+    working directory, so a relative path it writes never lands in the checkout."""
+    work = tmp_path / "cwd"
+    work.mkdir()
+    monkeypatch.chdir(work)
     home = tmp_path / "home"
     monkeypatch.setenv("MEMCLI_HOME", str(home))
     if backend == "postgresql":

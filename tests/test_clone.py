@@ -30,7 +30,8 @@ def source(cli, local_model, db_path):
                 "* 🔴 (11:09) Marta is vegetarian",
                 last_observed_rowid=rowids[3],
                 created_at="2024-08-11T12:00:00.000000Z",
-            )
+            ),
+            owner="alice",
         )
     store.close()
     return rowids
@@ -130,7 +131,7 @@ def test_lineage_over_three_generations_and_deleted_source(cli, source):
     cli("threads", "clone", "g1", "--id", "g2b")
     chain = cli("threads", "lineage", "g3", "--json").json()
     assert [c["id"] for c in chain] == [SOURCE, "g1", "g2", "g3"]
-    clones = cli("threads", "list", "--clones-of", "g1", "--json").json()["threads"]
+    clones = cli("threads", "list", "-r", "alice", "--clones-of", "g1", "--json").json()["threads"]
     assert sorted(t["id"] for t in clones) == ["g2", "g2b"]
     assert cli("threads", "delete", SOURCE, "--yes").code == 0
     chain = cli("threads", "lineage", "g3", "--json").json()
@@ -150,9 +151,7 @@ def test_wrong_owner_of_the_source_is_refused(cli, source, db_path):
     before = db_snapshot(db_path)
     r = cli("threads", "clone", SOURCE, "--from-resource", "mallory", "-r", "mallory")
     assert r.code == 4
-    assert r.err.strip() == (
-        f"memcli: error: Thread with id {SOURCE} is for resource with id alice but resource mallory was queried"
-    )
+    assert r.err.strip() == (f"memcli: error: thread {SOURCE} not found or not of resource mallory")
     assert db_snapshot(db_path) == before
 
 

@@ -6,7 +6,7 @@ from conftest import db_snapshot, sql
 
 pytestmark = pytest.mark.both_backends
 
-WRONG_OWNER = "Thread with id t1 is for resource with id alice but resource bob was queried"
+WRONG_OWNER = "thread t1 not found or not of resource bob"
 
 
 @pytest.fixture
@@ -35,17 +35,16 @@ def test_duplicate_thread_id_is_an_error(cli):
 
 
 def test_list_filters_orders_and_pages(cli, two_threads):
-    data = cli("threads", "list", "--json").json()
+    data = cli("threads", "list", "--all-resources", "--json").json()
     assert data["total"] == 2 and [t["id"] for t in data["threads"]] == ["t2", "t1"]
     by_alice = cli("threads", "list", "-r", "alice", "--json").json()
     assert [t["id"] for t in by_alice["threads"]] == ["t1"]
     assert by_alice["threads"][0]["message_count"] == 2
     assert by_alice["threads"][0]["last_message_at"]
-    assert [t["id"] for t in cli("threads", "list", "--meta", "topic=work", "--json").json()["threads"]] == [
-        "t2"
-    ]
-    assert cli("threads", "list", "--meta", "n=2", "--json").json()["total"] == 1
-    page = cli("threads", "list", "--limit", "1", "--offset", "1", "--asc", "--json").json()
+    every = ("threads", "list", "--all-resources")
+    assert [t["id"] for t in cli(*every, "--meta", "topic=work", "--json").json()["threads"]] == ["t2"]
+    assert cli(*every, "--meta", "n=2", "--json").json()["total"] == 1
+    page = cli(*every, "--limit", "1", "--offset", "1", "--asc", "--json").json()
     assert [t["id"] for t in page["threads"]] == ["t2"] and page["has_more"] is False
     tsv = cli("threads", "list", "-r", "alice").out.splitlines()
     assert tsv == [tsv[0]] and tsv[0].split("\t")[:4] == ["t1", "Lisbon", "alice", "2"]
