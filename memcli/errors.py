@@ -41,10 +41,19 @@ class OwnershipError(MemcliError):
     exit_code = ExitCode.WRONG_OWNER
 
     def __init__(
-        self, thread_id: str, owner: str | None, asked: str, *, kind: str = "thread", where: str = ""
+        self,
+        thread_id: str,
+        owner: str | None,
+        asked: str,
+        *,
+        kind: str = "thread",
+        where: str = "",
+        detail: str | None = None,
     ):
         prefix = f"{where}: " if where else ""
-        super().__init__(f"{prefix}{kind.lower()} {thread_id} not found or not of resource {asked}")
+        super().__init__(
+            prefix + (detail or f"{kind.lower()} {thread_id} not found or not of resource {asked}")
+        )
         self.thread_id, self.owner, self.asked = thread_id, owner, asked
 
 

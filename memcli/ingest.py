@@ -177,6 +177,14 @@ class Ingest:
         pending: list[tuple[int, Message]] = []
         for number, m in read_lines(stream, thread_id=thread_id, resource_id=resource_id):
             total += 1
+            if resource_id is not None and m.resource_id != resource_id:
+                raise OwnershipError(
+                    m.id,
+                    None,
+                    resource_id,
+                    where=f"line {number}",
+                    detail=f"the line is not of resource {resource_id}",
+                )
             if self.store.nul_refused and "\x00" in m.id + m.thread_id + m.resource_id + m.content:
                 raise InputError(f"line {number}: {self.store.nul_refused}")
             owner = owners.setdefault(m.thread_id, m.resource_id)

@@ -140,7 +140,9 @@ def test_lineage_over_three_generations_and_deleted_source(cli, source):
 
 
 def test_clone_into_another_resource(cli, source):
-    r = cli("threads", "clone", SOURCE, "--id", "for-bob", "-r", "bob", "--json")
+    refused = cli("threads", "clone", SOURCE, "--id", "for-bob", "-r", "bob")
+    assert refused.code == 4 and "alice" not in refused.err  # the source's owner must be named
+    r = cli("threads", "clone", SOURCE, "--id", "for-bob", "-r", "bob", "--from-resource", "alice", "--json")
     assert r.code == 0 and r.json()["thread"]["resource_id"] == "bob"
     assert {m["resource_id"] for m in _messages(cli, "for-bob")} == {"bob"}
     hits = cli("recall", "peanut", "-r", "bob", "--json").json()

@@ -79,12 +79,12 @@ def test_markdown_round_trip(cli, tmp_path, monkeypatch):
     assert cli("import", str(EXAMPLE), "--no-embed").code == 0
     cli("threads", "rename", "t-2024-03-02-move", "Moving to Lisbon")
     md = tmp_path / "all.md"
-    md.write_text(cli("export", "--format", "markdown").out)
-    before = cli("export", "--format", "jsonl").out
+    md.write_text(cli("export", "--format", "markdown", "-r", "alice").out)
+    before = cli("export", "--format", "jsonl", "-r", "alice").out
     monkeypatch.setenv("MEMCLI_DB", str(tmp_path / "second.db"))
     r = cli("import", str(md), "--from", "markdown", "--no-embed")
     assert r.code == 0, r.err
-    assert cli("export", "--format", "jsonl").out == before
+    assert cli("export", "--format", "jsonl", "-r", "alice").out == before
     assert (
         cli("threads", "show", "t-2024-03-02-move", "--json").json()["thread"]["title"] == "Moving to Lisbon"
     )

@@ -32,7 +32,11 @@ class LineageAPI:
 
         since, until = optional_bound(since), optional_bound(until)
         with self.store.transaction():
-            source = self.get_thread(source_thread_id, source_resource_id)
+            # the source is checked against --from-resource, else the clone's owner: reading
+            # another resource's thread into one's own must be asked for by name
+            source = self.get_thread(
+                source_thread_id, source_resource_id if source_resource_id is not None else resource_id
+            )
             everything = self.store.messages.window(source_thread_id)
             chosen = clone.select(everything, last=last, since=since, until=until, message_ids=message_ids)
             return clone.clone_thread(
