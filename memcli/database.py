@@ -96,12 +96,14 @@ def shown(value: Path | str | Target) -> str:
     _remember_secrets(text)
     try:
         parts = urlsplit(text)
-        netloc = parts.netloc
+        netloc, query = parts.netloc, parts.query
         if parts.password is not None:
             user, _, host = netloc.rpartition("@")
             netloc = f"{user.split(':', 1)[0]}:***@{host}"
-        query = [(k, "***" if _SECRET_KEYS.search(k) else v) for k, v in parse_qsl(parts.query, True)]
-        return urlunsplit(parts._replace(netloc=netloc, query=urlencode(query, safe="*/:")))
+        pairs = parse_qsl(parts.query, True)
+        if any(_SECRET_KEYS.search(k) for k, _ in pairs):  # else the query stays as written
+            query = urlencode([(k, "***" if _SECRET_KEYS.search(k) else v) for k, v in pairs], safe="*/:")
+        return urlunsplit(parts._replace(netloc=netloc, query=query))
     except ValueError:  # not parseable as a URL: show only its scheme
         return text.split(":", 1)[0] + "://***"
 

@@ -51,7 +51,7 @@ class Message:
     keep_stored_time: bool = field(default=False, repr=False, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
-        """The import/export line format of DESIGN.md, field for field."""
+        """The import/export line format of docs/design.md, field for field."""
         return {
             "id": self.id,
             "resource_id": self.resource_id,

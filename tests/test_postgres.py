@@ -25,9 +25,10 @@ def pg(pg_database):
 
 
 def _archive(cli, db) -> list:
-    r = cli("--db", db, "export", "--format", "archive")
+    r = cli("--db", db, "export", "--format", "archive", "--all-resources")
     assert r.code == 0, r.err
-    return [json.loads(line) for line in r.out.splitlines()][1:]  # after the header and its time
+    # between the header and the end record, which carry the export's time and its checksum
+    return [json.loads(line) for line in r.out.splitlines()][1:-1]
 
 
 def test_the_readme_job_runs_on_postgresql(cli, pg, local_model, monkeypatch):
@@ -165,7 +166,7 @@ def test_doctor_checks_server_extension_and_schema(cli, pg):
     checks = {c["check"]: c for c in r.json()["checks"]}
     assert checks["server"]["ok"] and checks["server"]["detail"].startswith("PostgreSQL ")
     assert checks["pgvector"]["ok"] and checks["pgvector"]["detail"].startswith("pgvector 0.")
-    assert checks["schema"]["ok"] and "p001_schema" in checks["schema"]["detail"]
+    assert checks["schema"]["ok"] and "2 of 2 migrations" in checks["schema"]["detail"]
 
 
 def test_a_newer_schema_is_refused(cli, pg):
@@ -228,7 +229,7 @@ def test_eight_first_opens_of_a_new_database_at_once_all_succeed(pg_database):
     )
     drop()
     assert errors == []
-    assert drop_after == ([(8,)], [("p001_schema",)])
+    assert drop_after == ([(8,)], [("p001_schema",), ("p002_memory_embedding_model",)])
 
 
 def test_a_role_without_rights_gets_one_line_and_changes_nothing(cli, pg):

@@ -1,4 +1,4 @@
-"""Every command in the README runs as written.
+"""Every command in the README and in docs/guide.md runs as written.
 
 Each ```sh block runs in bash (`set -eo pipefail`) in a fresh folder holding
 the example import and a `trip` thread, with the files its commands name, a
@@ -29,7 +29,7 @@ OBSERVED = "<observations>\n* 🔴 (10:00) Alice plans a trip to Porto\n</observ
 
 
 def blocks() -> list[str]:
-    text = (ROOT / "README.md").read_text()
+    text = (ROOT / "README.md").read_text() + (ROOT / "docs" / "guide.md").read_text()
     found = re.findall(r"```sh\n(.*?)```", text, re.S)
     return [b for b in found if not any(line.lstrip().startswith(SKIP) for line in b.splitlines())]
 

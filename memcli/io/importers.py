@@ -1,7 +1,7 @@
 """Importers from other tools' exports into memcli's JSONL line format.
 
 Each reader returns (lines, titles): lines in the import contract of
-DESIGN.md (ids derived from the source's own ids, so re-importing changes
+docs/design.md (ids derived from the source's own ids, so re-importing changes
 nothing) and thread titles. `memcli import --from NAME FILE` feeds the lines
 through the same checked, batched import as JSONL.
 """

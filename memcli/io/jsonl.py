@@ -1,4 +1,4 @@
-"""The JSONL line format of DESIGN.md: one message per line.
+"""The JSONL line format of docs/design.md: one message per line.
 
 Reading is strict: a bad line is reported with its number and nothing of the
 import is written. Lines are read as bytes so invalid UTF-8 is caught here,
