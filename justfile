@@ -11,10 +11,11 @@ setup:
 test *args:
     {{venv}}/python -m pytest -q {{args}}
 
-# Lint and check formatting
+# Lint, check formatting and types
 lint:
     {{venv}}/ruff check .
     {{venv}}/ruff format --check .
+    {{venv}}/mypy
 
 # Format the code
 fmt:

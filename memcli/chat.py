@@ -19,7 +19,7 @@ from memcli.records import Message
 from memcli.settings import DEFAULT_RESOURCE
 
 if TYPE_CHECKING:
-    from memcli.memory import Memory
+    from memcli.api.core import ChatMemory
 
 DEFAULT_SYSTEM = "You are a helpful assistant with long-term memory of your conversations with the user."
 TITLE_PROMPT = (
@@ -90,7 +90,7 @@ class TurnResult:
 
 
 class ChatSession:
-    def __init__(self, memory: Memory, llm: LLM, settings: ChatSettings, *, title_llm: LLM | None = None):
+    def __init__(self, memory: ChatMemory, llm: LLM, settings: ChatSettings, *, title_llm: LLM | None = None):
         self.memory = memory
         self.llm = llm
         self.title_llm = title_llm or llm
@@ -116,7 +116,7 @@ class ChatSession:
         return self.memory.get_working_memory(**where)
 
     def _thread_exists(self) -> bool:
-        return bool(self.settings.thread_id) and self.memory.thread_owner(self.settings.thread_id) is not None
+        return bool(self.settings.thread_id) and self.memory.thread_owner(self.settings.thread_id) is not None  # type: ignore[arg-type]
 
     def _observation_records(self):
         """(this thread's log, the resource's log): chat reads both scopes."""
@@ -133,10 +133,10 @@ class ChatSession:
         s = self.settings
         if not self._thread_exists():
             return []
-        recent = self.memory.list_messages(s.thread_id, s.resource_id, last=s.history_messages)
+        recent = self.memory.list_messages(s.thread_id, s.resource_id, last=s.history_messages)  # type: ignore[arg-type]
         cursors = [r.last_observed_rowid or 0 for r in records if r is not None]
         cursor = max(cursors, default=0)
-        return [m for m in recent if m.rowid > cursor and (saved is None or m.id != saved.id)]
+        return [m for m in recent if m.rowid > cursor and (saved is None or m.id != saved.id)]  # type: ignore[operator]
 
     def _recalled(self, prompt: str, notices: list[str]) -> list[Message]:
         s = self.settings
@@ -220,7 +220,13 @@ class ChatSession:
         if s.extract_memories and s.memory:
             notices += self._extract_memories()
         return TurnResult(
-            reply.content, plan, s.thread_id, usage, updated, title, list(dict.fromkeys(notices))
+            reply.content,
+            plan,
+            s.thread_id,  # type: ignore[arg-type]  # the turn created it
+            usage,
+            updated,
+            title,
+            list(dict.fromkeys(notices)),
         )
 
     def _save_prompt(self, prompt: str, notices: list[str]) -> tuple[Message, bool]:
@@ -329,7 +335,7 @@ class ChatSession:
             return None  # a title is a nicety; the reply already went out
         title = clean_title(reply.content)
         if title:
-            self.memory.rename_thread(self.settings.thread_id, title)
+            self.memory.rename_thread(self.settings.thread_id, title)  # type: ignore[arg-type]
         return title
 
 

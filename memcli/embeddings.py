@@ -161,7 +161,7 @@ class FastEmbedder:
             if notice:
                 notice(f"downloading embedding model {spec.name} into {fastembed_cache()} (once)")
         try:
-            self._model = TextEmbedding(spec.name, **kwargs)
+            self._model = TextEmbedding(spec.name, **kwargs)  # type: ignore[arg-type]  # str options
         except Exception as exc:  # fastembed raises ValueError/RuntimeError/OSError variously
             raise EmbeddingUnavailable(
                 f"cannot load embedding model {spec.name}: {str(exc).splitlines()[0][:200]}; {HOW_TO_ENABLE}"

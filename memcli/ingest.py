@@ -53,7 +53,7 @@ class Ingest:
             notices.append(f"semantic recall is off: {exc}")
             return None
         try:
-            self.store.vectors.check_model(embedder.name)
+            self.store.vectors.check_model(embedder.name)  # type: ignore[attr-defined]
         except ModelMismatch as exc:
             notices.append(str(exc))
             return None
@@ -223,7 +223,7 @@ class Ingest:
         from memcli import indexing
 
         embedder = self._embedder()
-        self.store.vectors.check_model(embedder.name)
+        self.store.vectors.check_model(embedder.name)  # type: ignore[attr-defined]
         total = self.store.messages.count_missing_embeddings()
         done, after = 0, 0
         while True:
@@ -231,9 +231,9 @@ class Ingest:
             if not batch:
                 break
             after = batch[-1].rowid
-            prepared = indexing.prepare(embedder, batch, known=self.store.vectors.known)
+            prepared = indexing.prepare(embedder, batch, known=self.store.vectors.known)  # type: ignore[arg-type]
             with self.store.transaction():
-                self.store.vectors.ensure(embedder.name, embedder.dim)
+                self.store.vectors.ensure(embedder.name, embedder.dim)  # type: ignore[attr-defined]
                 still = self.store.vectors.without_chunks([m.rowid for m in batch])
                 self.store.vectors.add(list(indexing.chunk_vectors(batch, prepared, still)))
             done += len(batch)

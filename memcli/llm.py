@@ -113,7 +113,7 @@ def _hopeless(exc: Exception, status: int | None) -> bool:
         text = str(current).lower()
         if any(marker in text for marker in _HOPELESS_TEXT):
             return True
-        current, seen = current.__cause__ or current.__context__, seen + 1
+        current, seen = current.__cause__ or current.__context__, seen + 1  # type: ignore[assignment]
     return False
 
 

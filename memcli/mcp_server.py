@@ -90,7 +90,7 @@ def build_server(memory: Memory, *, pinned: str | None = None):
 
     def tool(read_only: bool, **kwargs):
         """server.tool, with memcli errors turned into tool errors."""
-        hints = ToolAnnotations(readOnlyHint=read_only, destructiveHint=False, openWorldHint=False)
+        hints = ToolAnnotations(read_only_hint=read_only, destructive_hint=False, open_world_hint=False)
         return lambda fn: server.tool(annotations=hints, **kwargs)(_user_errors(fn))
 
     @tool(True, description="Find past messages relevant to a query (semantic + keyword search), best first.")

@@ -62,7 +62,7 @@ async def run_stdio(server) -> None:
 
     raw = TextIOWrapper(sys.stdin.buffer, encoding="utf-8", errors="replace")
     lines = _CheckedLines(anyio.wrap_file(raw))
-    async with stdio_server(stdin=lines) as (read_stream, write_stream):
+    async with stdio_server(stdin=lines) as (read_stream, write_stream):  # type: ignore[arg-type]
         lines.write = write_stream
         low = server._lowlevel_server
         await low.run(read_stream, write_stream, low.create_initialization_options())

@@ -147,6 +147,7 @@ class Memory(
             except EmbeddingUnavailable as exc:
                 self._embedder_error = exc
         if self._embedder is None:
+            assert self._embedder_error is not None
             raise self._embedder_error
         return self._embedder
 
@@ -157,14 +158,14 @@ class Memory(
         name = resolve_model(model or self.settings.model_for(kind))
         if self._llm_factory is not None:
             return self._llm_factory(name)
-        options = dict(api_base=self.settings.api_base, timeout=self.settings.timeout, notice=self._notice)
-        if self.settings.api_base and name.startswith("openai/") and self.settings.llm_client != "litellm":
+        base, timeout = self.settings.api_base, self.settings.timeout
+        if base and name.startswith("openai/") and self.settings.llm_client != "litellm":
             from memcli.openai_compat import OpenAICompatible  # no litellm import: seconds saved
 
-            return OpenAICompatible(name, **options)
+            return OpenAICompatible(name, api_base=base, timeout=timeout, notice=self._notice)
         from memcli.llm import LiteLLM
 
-        return LiteLLM(name, **options)
+        return LiteLLM(name, api_base=base, timeout=timeout, notice=self._notice)
 
     # ---- owners -----------------------------------------------------------------
 

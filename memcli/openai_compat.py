@@ -53,7 +53,7 @@ class OpenAICompatible(RetryingLLM):
     def _call(self, messages, tools, on_token, emitted) -> Reply:
         import httpx
 
-        url = self.api_base.rstrip("/") + "/chat/completions"
+        url = (self.api_base or "").rstrip("/") + "/chat/completions"
         body = self._request(messages, tools, stream=on_token is not None)
         timeout = httpx.Timeout(self.timeout)
         with httpx.Client(timeout=timeout) as client:
@@ -84,7 +84,10 @@ class OpenAICompatible(RetryingLLM):
         )
 
     def _stream(self, response, on_token, emitted) -> Reply:
-        text, calls, usage, finished, model = [], {}, {}, False, self.model
+        text: list[str] = []
+        calls: dict[int, dict] = {}
+        usage: dict[str, int] = {}
+        finished, model = False, self.model
         for line in response.iter_lines():
             if not line.startswith("data:"):
                 continue

@@ -21,7 +21,7 @@ class Thread:
     last_message_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out = {
+        out: dict[str, Any] = {
             "id": self.id,
             "resource_id": self.resource_id,
             "title": self.title,

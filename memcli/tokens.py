@@ -47,7 +47,9 @@ def count_many(texts: list[str], encoding_name: str = DEFAULT_ENCODING) -> list[
 def batches(messages: list, limit: int, *, most: int | None = None, cap: int | None = None) -> list[list]:
     """Consecutive groups of messages under `limit` tokens (and at most `most` of them);
     each message counts at most `cap` tokens, and one over the limit goes alone."""
-    out, current, size = [], [], 0
+    out: list[list] = []
+    current: list = []
+    size = 0
     for m in messages:
         cost = min(m.token_count, cap) if cap else m.token_count
         if current and (size + cost > limit or (most is not None and len(current) >= most)):

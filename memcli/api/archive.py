@@ -15,13 +15,14 @@ import io
 import json
 from typing import IO
 
+from memcli.api.core import MemoryCore
 from memcli.errors import InputError, OwnershipError
 from memcli.io import archive_format
 from memcli.records import Thread
 from memcli.timefmt import now
 
 
-class ArchiveAPI:
+class ArchiveAPI(MemoryCore):
     def export_archive(
         self, target: IO[str], *, resource_id: str | None = None, all_resources: bool = False
     ) -> dict:
@@ -90,7 +91,7 @@ class ArchiveAPI:
             for c in archive.rows("extraction_cursor"):
                 found = self.store.messages.by_ids([c["last_message_id"]]).get(c["last_message_id"])
                 if found is not None and found.thread_id == c["thread_id"]:
-                    self.store.memories.move_cursor(c["thread_id"], found.rowid, owner=owners[c["thread_id"]])
+                    self.store.memories.move_cursor(c["thread_id"], found.rowid, owner=owners[c["thread_id"]])  # type: ignore[arg-type]
         return summary
 
     def _restore_threads(self, rows: list[dict]) -> int:
@@ -144,7 +145,7 @@ class ArchiveAPI:
             cursor = r.get("last_observed_message_id")
             found = self.store.messages.by_ids([cursor]).get(cursor) if cursor else None
             if found is not None and found.resource_id != owner:
-                raise OwnershipError(cursor, found.resource_id, owner, kind="message")
+                raise OwnershipError(cursor, found.resource_id, owner, kind="message")  # type: ignore[arg-type]
             record = ObservationRecord(
                 scope=r["scope"],
                 scope_id=r["scope_id"],
@@ -157,7 +158,7 @@ class ArchiveAPI:
                 observed_tokens=r.get("observed_tokens") or 0,
                 last_observed_rowid=found.rowid if found is not None else None,
                 metadata=r.get("metadata") or {},
-                created_at=_stored(r["created_at"]),
+                created_at=_stored(r["created_at"]),  # type: ignore[arg-type]
             )
             self.store.observations.append(record, owner=owner)
             added += 1

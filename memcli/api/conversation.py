@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import TYPE_CHECKING, Any, cast
 
+from memcli.api.core import MemoryCore
 from memcli.errors import InputError, NotFoundError
 
+if TYPE_CHECKING:
+    from memcli.api.core import ChatMemory
 
-class ConversationAPI:
+
+class ConversationAPI(MemoryCore):
     def chat_session(
         self,
         *,
@@ -55,7 +60,7 @@ class ConversationAPI:
         )
         chat_llm = self.llm("chat", model)
         title_llm = self.llm("title", title_model) if (title_model or self.settings.title_model) else None
-        return ChatSession(self, chat_llm, settings, title_llm=title_llm)
+        return ChatSession(cast("ChatMemory", self), chat_llm, settings, title_llm=title_llm)
 
     def ask(self, prompt: str, *, on_token: Callable[[str], None] | None = None, **session):
         """One turn with memory; returns a TurnResult (reply, thread, usage, plan, notices).
@@ -67,7 +72,7 @@ class ConversationAPI:
         with the thread's stored totals and the usage of its past turns."""
         chat = self.chat_session(**{**session, "titles": False})
         plan = chat.plan(prompt)
-        totals = {"messages": 0, "tokens": 0, "turns": []}
+        totals: dict[str, Any] = {"messages": 0, "tokens": 0, "turns": []}
         thread_id = chat.settings.thread_id
         if thread_id and self.thread_owner(thread_id) is not None:
             totals["messages"], totals["tokens"] = self.thread_totals(thread_id)

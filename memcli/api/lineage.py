@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from memcli.api.core import MemoryCore
 from memcli.records import Thread
 from memcli.timefmt import optional_bound
 
@@ -11,7 +12,7 @@ if TYPE_CHECKING:
     from memcli.clone import CloneResult
 
 
-class LineageAPI:
+class LineageAPI(MemoryCore):
     def clone_thread(
         self,
         source_thread_id: str,

@@ -6,10 +6,11 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from memcli.api.core import MemoryCore
 from memcli.errors import InputError, MemcliError
 
 
-class MaintenanceAPI:
+class MaintenanceAPI(MemoryCore):
     # ---- embeddings ------------------------------------------------------------
 
     def embed_missing(self, *, progress=None, batch_size: int = 256) -> int:
@@ -93,7 +94,7 @@ class MaintenanceAPI:
         final = None if dest_target.is_url or Path(dest_target.location).exists() else dest_target.location
         if final is not None and not Path(final).parent.is_dir():
             raise InputError(f"no such folder: {Path(final).parent}")
-        writing = final.with_name(f".{final.name}.partial-{os.getpid()}") if final else dest_target.location
+        writing = final.with_name(f".{final.name}.partial-{os.getpid()}") if final else dest_target.location  # type: ignore[union-attr]
         try:
             dest = open_store(database.Target(writing, dest_target.scheme), self._notice)
             try:

@@ -11,11 +11,12 @@ import uuid
 from pathlib import Path
 from typing import IO, Any
 
+from memcli.api.core import MemoryCore
 from memcli.errors import InputError, NotFoundError, OwnershipError
 from memcli.timefmt import now, optional_bound, parse, to_stored
 
 
-class MemoriesAPI:
+class MemoriesAPI(MemoryCore):
     # ---- reading -----------------------------------------------------------------
 
     def _memory(self, memory_id: str, resource_id: str | None):
@@ -50,7 +51,7 @@ class MemoriesAPI:
         if thread_id is not None:
             resource = self.get_thread(thread_id, resource_id, counts=False).resource_id
         if as_of:
-            return self.store.memories.as_of(resource, optional_bound(as_of), category=category)
+            return self.store.memories.as_of(resource, optional_bound(as_of), category=category)  # type: ignore[arg-type]
         return self.store.memories.current(resource, category=category, thread_id=thread_id)
 
     def search_memories(
@@ -75,7 +76,7 @@ class MemoriesAPI:
         if not memories:
             return []
         vector = self._query_vector(query, memories)
-        moment = parse(optional_bound(as_of)) if as_of else None
+        moment = parse(optional_bound(as_of)) if as_of else None  # type: ignore[arg-type]
         return rank(query, memories, vector, half_life_days=_days(half_life), moment=moment)[:top_k]
 
     def _query_vector(self, query: str, memories: list):

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from memcli.api.core import MemoryCore
 from memcli.errors import InputError
 
 
-class ObservationsAPI:
+class ObservationsAPI(MemoryCore):
     def _om_scope(self, resource_id: str | None, thread_id: str | None) -> tuple[str, str]:
         """Thread scope when thread_id is given (owner checked), else resource scope."""
         if thread_id:

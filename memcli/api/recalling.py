@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from memcli.api.core import MemoryCore
 from memcli.errors import InputError
 from memcli.records import Filters
 from memcli.timefmt import optional_bound, parse_duration
@@ -15,7 +16,7 @@ MAX_TOP_K = 10_000
 MAX_MESSAGE_RANGE = 100
 
 
-class RecallAPI:
+class RecallAPI(MemoryCore):
     def recall(self, query: str, **options: Any) -> RecallResult:
         """Messages relevant to the query, best first, with neighbours as context.
 

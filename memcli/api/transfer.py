@@ -8,13 +8,14 @@ import tempfile
 from pathlib import Path
 from typing import IO
 
+from memcli.api.core import MemoryCore
 from memcli.errors import InputError
 
 IMPORT_FORMATS = ("jsonl", "archive", "chatgpt", "claude", "llm", "markdown")
 EXPORT_FORMATS = ("jsonl", "archive", "markdown")
 
 
-class TransferAPI:
+class TransferAPI(MemoryCore):
     def import_file(
         self,
         path: str | Path,
@@ -66,7 +67,7 @@ class TransferAPI:
                     lines.seek(0)
                     return self.import_archive(lines, resource_id=resource, embed=embed)
             if format == "jsonl":
-                lines, titles = _seekable(stream, Path(tmp)), {}
+                lines, titles = _seekable(stream, Path(tmp)), dict[str, str]()
                 _check_format(lines.read(4096), format)
                 lines.seek(0)
             else:
@@ -152,7 +153,7 @@ def _seekable(stream: IO[bytes], folder: Path) -> IO[bytes]:
     try:
         if stream.seekable():
             stream.seek(0, 1)
-            return _Unclosed(stream)
+            return _Unclosed(stream)  # type: ignore[return-value]
     except OSError:
         pass
     return _spool_to_file(stream, folder / "stdin.jsonl").open("rb")

@@ -6,12 +6,13 @@ import json
 from pathlib import Path
 
 from memcli import working_memory
+from memcli.api.core import MemoryCore
 from memcli.errors import InputError
 
 SCHEMA_SETTING = "working_memory_schema"
 
 
-class WorkingMemoryAPI:
+class WorkingMemoryAPI(MemoryCore):
     def _wm_scope(self, resource_id: str | None, thread_id: str | None) -> tuple[str, str, str]:
         """(scope, scope id, owner): ('thread', id, its owner) with the owner checked,
         else ('resource', id, id)."""

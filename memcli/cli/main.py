@@ -155,10 +155,10 @@ def requested_command(args: list[str]) -> str | None:
     """
     if os.environ.get("_MEMCLI_COMPLETE"):
         return None
-    args = iter(args)
+    args = iter(args)  # type: ignore[assignment]
     for arg in args:
         if arg in _GLOBAL_WITH_VALUE:
-            next(args, None)
+            next(args, None)  # type: ignore[call-overload]
         elif arg in ("-h", "--help"):
             return ROOT_HELP
         elif arg == "--version":
@@ -238,7 +238,7 @@ def value_options(command, args: list[str]) -> set[str]:
     return names
 
 
-def hoist_globals(args: list[str], takes_value: set[str] = frozenset()) -> list[str]:
+def hoist_globals(args: list[str], takes_value: set[str] = frozenset()) -> list[str]:  # type: ignore[assignment]
     """Global options given after the command (`memcli threads list --db x.db`) moved in
     front of it, where click looks for them; nothing after a `--` is touched, nor the
     value of an option that takes one (`-r --quiet` names a resource)."""
@@ -267,7 +267,7 @@ def _plain_help() -> None:
     showed a literal backslash; memcli's help is plain text, so nothing needs escaping."""
     from typer import rich_utils
 
-    rich_utils.escape_before_html_export = lambda text: text.strip()
+    rich_utils.escape_before_html_export = lambda text: text.strip()  # type: ignore[assignment]
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -293,24 +293,24 @@ def main(argv: list[str] | None = None) -> None:
             raise UsageError("use --json or --nl, not both")
         result = command.main(args=args, prog_name="memcli", standalone_mode=False)
         if isinstance(result, int):
-            code = result
+            code = result  # type: ignore[assignment]
     except MemcliError as exc:
         if debug:
             raise
         print(redact(f"memcli: error: {exc}"), file=sys.stderr)
         code = exc.exit_code
     except click.exceptions.Exit as exc:
-        code = exc.exit_code
+        code = exc.exit_code  # type: ignore[assignment]
     except SystemExit:
         # click answers a closed pipe (EPIPE) with exit 1 after wrapping stdout;
         # for `memcli export | head` that is how a pipe ends, not a failure
-        if isinstance(sys.stdout, click.utils.PacifyFlushWrapper):
+        if isinstance(sys.stdout, click.utils.PacifyFlushWrapper):  # type: ignore[arg-type]
             code = ExitCode.OK
         else:
             raise
     except click.ClickException as exc:
         exc.show()
-        code = exc.exit_code
+        code = exc.exit_code  # type: ignore[assignment]
     except (KeyboardInterrupt, click.exceptions.Abort):
         print("memcli: interrupted", file=sys.stderr)
         code = ExitCode.INTERRUPTED

@@ -25,7 +25,7 @@ ThreadOpt = Annotated[str, typer.Option("--thread", "-t", autocompletion=complet
 
 def add(
     text: Annotated[str | None, typer.Argument(help="Message text; - or a pipe reads stdin.")] = None,
-    thread: ThreadOpt = ...,
+    thread: ThreadOpt = ...,  # type: ignore[assignment]
     resource: ResourceOpt = None,
     role: Annotated[str, typer.Option("--role", help="|".join(ROLES))] = "user",
     meta: Annotated[list[str] | None, typer.Option("--meta", help="Metadata key=value.")] = None,

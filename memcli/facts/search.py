@@ -48,7 +48,7 @@ def rank(
     cosines = [0.0] * len(live)
     embedded = [i for i, m in enumerate(live) if m.embedding] if query_vector is not None else []
     if embedded:  # one matrix product for all of them
-        matrix = np.frombuffer(b"".join(live[i].embedding for i in embedded), dtype=np.float32)
+        matrix = np.frombuffer(b"".join(live[i].embedding for i in embedded), dtype=np.float32)  # type: ignore[misc]
         matrix = matrix.reshape(len(embedded), -1)
         q = np.asarray(query_vector, dtype=np.float32)
         norms = np.linalg.norm(matrix, axis=1) * (np.linalg.norm(q) or 1.0)

@@ -130,7 +130,8 @@ class Writer:
     """Writes records, counting them and hashing every line, then the trailer."""
 
     def __init__(self, target: IO[str], created_at: str):
-        self.target, self.counts, self._hash = target, {}, hashlib.sha256()
+        self.target, self._hash = target, hashlib.sha256()
+        self.counts: dict[str, int] = {}
         self._line({"type": "archive", "version": VERSION, "created_at": created_at})
 
     def put(self, kind: str, record: dict) -> None:
@@ -247,7 +248,7 @@ def _check_references(archive: Archive) -> None:
         return owner
 
     for number, m in archive.records["message"]:
-        if threads.get(m.get("thread_id")) != m.get("resource_id"):
+        if threads.get(m.get("thread_id")) != m.get("resource_id"):  # type: ignore[arg-type]
             raise InputError(
                 f"archive line {number}: message {m.get('id')} is not of a thread of its resource in the archive"
             )

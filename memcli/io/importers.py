@@ -129,7 +129,7 @@ def chatgpt(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
                     "metadata": {"source": "chatgpt", "model": (msg.get("metadata") or {}).get("model_slug")},
                 }
             )
-    return lines, titles
+    return lines, titles  # type: ignore[return-value]
 
 
 CLAUDE_PLACEHOLDER = "This block is not supported on your current device yet."
@@ -146,7 +146,7 @@ def _claude_branch(messages: list[dict]) -> list[dict]:
     while tip is not None and tip.get("uuid") not in seen:
         seen.add(tip.get("uuid"))
         branch.append(tip)
-        tip = by_id.get(tip.get("parent_message_uuid"))
+        tip = by_id.get(tip.get("parent_message_uuid"))  # type: ignore[assignment]
     return list(reversed(branch))
 
 
@@ -193,7 +193,7 @@ def claude(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
                     "metadata": {"source": "claude", **({"attachments": attachments} if attachments else {})},
                 }
             )
-    return lines, titles
+    return lines, titles  # type: ignore[return-value]
 
 
 _THREAD = re.compile(r"^<!-- memcli:thread (\{.*\}) -->$")
@@ -206,7 +206,8 @@ def markdown(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
     from memcli.io.markdown import unescape_line
 
     text = path.read_text(encoding="utf-8")
-    lines, titles = [], {}
+    lines: list[str] = []
+    titles: dict[str, str] = {}
     thread = None
     current = None
     body: list[str] = []
@@ -229,11 +230,11 @@ def markdown(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
             titles[thread["id"]] = thread.get("title")
         elif heading and i + 1 < len(rows) and _MESSAGE.match(rows[i + 1]):
             flush()
-            info = json.loads(_MESSAGE.match(rows[i + 1]).group(1))
+            info = json.loads(_MESSAGE.match(rows[i + 1]).group(1))  # type: ignore[union-attr]
             current = {
                 "id": info["id"],
-                "thread_id": thread["id"],
-                "resource_id": thread.get("resource_id") or resource_id,
+                "thread_id": thread["id"],  # type: ignore[index]
+                "resource_id": thread.get("resource_id") or resource_id,  # type: ignore[union-attr]
                 "role": heading.group(1),
                 "created_at": heading.group(2),
                 "metadata": info.get("metadata") or {},
@@ -252,7 +253,7 @@ def markdown(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
     flush()
     if not lines:
         raise InputError(f"{path} holds no memcli Markdown export")
-    return lines, titles
+    return lines, titles  # type: ignore[return-value]
 
 
 def llm_logs(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:

@@ -25,7 +25,9 @@ def read(path: Path, resource_id: str) -> tuple[list[dict], dict[str, str]]:
         if "responses" not in tables and "turns" not in tables:
             raise InputError(f"{path} is not an llm logs.db (no responses or turns table)")
         fragments = _fragments(conn, tables)
-        lines, titles, seen = [], {}, set()
+        lines: list[dict] = []
+        titles: dict[str, str] = {}
+        seen: set[str] = set()
         if "turns" in tables:
             _turns(conn, fragments, resource_id, lines, titles, seen)
         _responses(conn, tables, fragments, resource_id, lines, titles, seen)
@@ -67,7 +69,7 @@ def _responses(conn, tables, fragments, resource_id, lines, titles, seen) -> Non
         if "conversations" in tables
         else {}
     )
-    used = {"prompt": {}, "system": {}}
+    used: dict[str, dict] = {"prompt": {}, "system": {}}
     for kind in used:
         table = f"{kind}_fragments"
         if table in tables:
@@ -140,7 +142,7 @@ def _turns(conn, fragments, resource_id, lines, titles, seen) -> None:
             node = parents.get(node)
         path.reverse()
         # which turn wrote each message: from the turn's parent (exclusive) to its tip
-        written = {}
+        written: dict[str, tuple] = {}
         for turn_id, turn_thread, parent, turn_tip, model, when in turns:
             if turn_thread != tid or turn_tip not in path:
                 continue

@@ -39,7 +39,7 @@ def export(threads: dict[str, Thread], messages: Iterable[Message]) -> Iterator[
             title = (thread.title if thread else None) or m.thread_id
             head = {"id": m.thread_id, "resource_id": m.resource_id}
             if thread:
-                head.update(title=thread.title, metadata=thread.metadata)
+                head.update(title=thread.title, metadata=thread.metadata)  # type: ignore[call-overload]
             yield f"# {title}\n<!-- memcli:thread {json.dumps(head, ensure_ascii=False)} -->\n\n"
         info = json.dumps({"id": m.id, "metadata": m.metadata}, ensure_ascii=False)
         created = m.to_dict()["created_at"]

@@ -123,7 +123,7 @@ class Observer:
         soon crowd every later prompt out of the context window."""
         limit = max(MIN_OBSERVATION_TOKENS, 2 * sum(m.token_count for m in batch))
         for attempt in (1, 2):
-            reply = self.llm.complete(messages)
+            reply = self.llm.complete(messages)  # type: ignore[union-attr]
             try:
                 parsed = parsing.parse(reply.content, need_task=True)
                 size = tokens.count(parsed["observations"])

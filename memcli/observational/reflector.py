@@ -62,7 +62,7 @@ class Reflector:
             result.attempts += 1
             target = int(self.threshold * share)
             prompt = REFLECTOR.format(target=target, current=latest.token_count)
-            reply = self.llm.complete(
+            reply = self.llm.complete(  # type: ignore[union-attr]
                 [{"role": "system", "content": prompt}, {"role": "user", "content": latest.observations}]
             )
             try:

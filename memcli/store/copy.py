@@ -54,7 +54,7 @@ def _pages(store, table: str, columns: str, order: str):
         return
     last = None
     while True:
-        where, params = (f" WHERE {key} > ?", [last]) if last is not None else ("", [])
+        where, params = (f" WHERE {key} > ?", [last]) if last is not None else ("", list[object]())
         rows = store.conn.execute(
             f"SELECT {key}, {columns} FROM {table}{where} ORDER BY {key} LIMIT ?", [*params, BATCH]
         )

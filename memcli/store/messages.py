@@ -89,7 +89,7 @@ class MessageTable(Table):
                 unchanged += 1
                 continue
             existing[m.id] = m
-            written.append(m.rowid)
+            written.append(m.rowid)  # type: ignore[arg-type]  # set by the insert above
             if m.id in pending:  # the same id twice in one batch: the later line wins
                 fresh[pending[m.id]] = m
                 continue
@@ -205,10 +205,11 @@ class MessageTable(Table):
         if last is None and max_tokens is None:
             sql = f"SELECT {_COLUMNS} FROM messages WHERE {clause} ORDER BY created_at, rowid"
             sql += " LIMIT ? OFFSET ?"
-            params += [limit if limit is not None else self.NO_LIMIT, offset]
+            params += [limit if limit is not None else self.NO_LIMIT, offset]  # type: ignore[list-item]
             return [_message(r) for r in self.conn.execute(sql, params)]
         sql = f"SELECT {_COLUMNS} FROM messages WHERE {clause} ORDER BY created_at DESC, rowid DESC"
-        picked, tokens = [], 0
+        picked: list = []
+        tokens = 0
         for row in self.conn.execute(sql, params):
             if last is not None and len(picked) >= last:
                 break

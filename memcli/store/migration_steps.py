@@ -4,7 +4,7 @@ Append new steps at the end; never edit one that has shipped. The runner is
 memcli/store/migrations.py.
 """
 
-_STEPS = {}
+_STEPS: dict = {}
 
 
 def _step(fn):

@@ -1,5 +1,6 @@
 """Resources and threads."""
 
+import builtins
 import json
 from typing import Any
 
@@ -40,7 +41,7 @@ def metadata_path(key: str) -> str:
 
 class ThreadTable(Table):
     # per-resource tables only this backend has (the SQLite vector search's packed codes)
-    RESOURCE_SIDE_TABLES = ("vector_segments", "vector_partitions")
+    RESOURCE_SIDE_TABLES: tuple[str, ...] = ("vector_segments", "vector_partitions")
 
     @staticmethod
     def _metadata_match(key: str, value) -> tuple[str, list]:
@@ -121,7 +122,7 @@ class ThreadTable(Table):
         ).fetchall()
         return [_thread(r) for r in rows], total
 
-    def ids_starting(self, table: str, prefix: str, limit: int = 50) -> "list[str]":
+    def ids_starting(self, table: str, prefix: str, limit: int = 50) -> "builtins.list[str]":
         """Thread or resource ids that start with prefix (shell completion), in order."""
         name = {"threads": "threads", "resources": "resources"}[table]
         upper = prefix[:-1] + chr(ord(prefix[-1]) + 1) if prefix else None

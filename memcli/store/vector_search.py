@@ -6,6 +6,8 @@ Hamming distance, rescores the best few hundred by cosine on their codes,
 and scores the newest codes (fewer than SEGMENT, not packed yet) exactly.
 """
 
+from typing import Any
+
 from memcli.records import Filters
 from memcli.store.batching import in_slices
 from memcli.store.filters import where_clause
@@ -22,6 +24,17 @@ WARM_EXACT = 50_000  # warm() holds a resource's codes as floats up to this many
 
 
 class VectorSearch:
+    # provided by VectorIndex, which mixes this in beside Table
+    _cache: dict[str, tuple]
+    _exact: dict[str, tuple]
+    conn: Any
+
+    def _rows(self, sql: str, params: Any = ()) -> list[tuple]:
+        raise NotImplementedError
+
+    def exists(self) -> bool:
+        raise NotImplementedError
+
     def warm(self, resource_id: str | None) -> None:
         """Prepare a resource (or every resource) for many searches (recall --batch).
 

@@ -273,7 +273,7 @@ class VectorIndex(VectorSearch, Table):
 
     def vectors_of(self, message_rowids: list[int]) -> list[tuple[int, int, str, bytes]]:
         """(message rowid, seq, hash, vector) for copying vectors (clones)."""
-        out = []
+        out: list = []
         if not self.exists():
             return out
         for part, marks in in_slices(message_rowids):

@@ -309,7 +309,11 @@ def test_a_failed_backup_leaves_no_file_behind(cli, tmp_path, monkeypatch):
     monkeypatch.setattr(Store, "backup", full_disk)
     target = tmp_path / "backup.db"
     r = cli("db", "backup", target)
-    assert r.code == 1 and "No space left" in r.err and sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "home"]
+    assert (
+        r.code == 1
+        and "No space left" in r.err
+        and sorted(p.name for p in tmp_path.iterdir()) == ["cwd", "home"]
+    )
     monkeypatch.setattr(Store, "backup", real)
     assert cli("db", "backup", target).code == 0 and target.stat().st_size > 0
 

@@ -65,7 +65,7 @@ class PgKeywordIndex(KeywordIndex):
             if lexemes and min(docs for _, _, docs in lexemes) > keyword.COMMON_TERM_MESSAGES
         }
 
-    def _query(self, terms: list[str], resource_id: str | None, joiner: str = "OR") -> PgQuery | None:
+    def _query(self, terms: list[str], resource_id: str | None, joiner: str = "OR") -> PgQuery | None:  # type: ignore[override]
         total, average = self._totals()
         phrases, idf = [], {}
         for lexemes in self._lexemes(terms).values():
@@ -80,7 +80,7 @@ class PgKeywordIndex(KeywordIndex):
             return None
         return PgQuery((" | " if joiner == "OR" else " & ").join(phrases), idf, average)
 
-    def _ranked(self, match: PgQuery | None, filters: Filters, k: int) -> list[tuple[int, float]]:
+    def _ranked(self, match: PgQuery | None, filters: Filters, k: int) -> list[tuple[int, float]]:  # type: ignore[override]
         if match is None:
             return []
         clause, params = where_clause(filters)

@@ -1,6 +1,7 @@
 """The table classes where PostgreSQL's SQL differs from SQLite's (most of it does not)."""
 
 import json
+from typing import Any
 
 from memcli.records import Message
 from memcli.store.memories import MemoryTable
@@ -11,6 +12,8 @@ from memcli.store.working_memory import WorkingMemoryTable
 
 
 class PgInsertIds:
+    conn: Any  # Table's, beside which this is mixed in
+
     def _insert_id(self, sql: str, params) -> int:
         return self.conn.execute(sql + " RETURNING id", params).fetchone()[0]
 
@@ -25,7 +28,7 @@ class PgThreadTable(ThreadTable):
 
 
 class PgMessageTable(MessageTable):
-    NO_LIMIT = None
+    NO_LIMIT = None  # type: ignore[assignment]
 
     def _insert_indexed(self, messages: list[Message]) -> None:
         """COPY the rows (5x faster than INSERTs here); the tsvector is a generated column."""
