@@ -590,3 +590,50 @@ def test_the_api_docs_example_leaves_the_readers_memory_alone(cli, home, monkeyp
     assert done.returncode == 0, done.stderr
     after = cli("export", "--format", "archive", "-r", "alice").out.splitlines()[1:-1]
     assert after == before
+
+
+# ---- 16. a PostgreSQL server that goes away: one line naming it, at once -----------------------
+
+
+def test_mcp_calls_after_postgresql_stops_fail_naming_the_server(tmp_path):
+    """A private server (not the suite's), stopped while `memcli mcp` is serving from it:
+    the next call answers with the server's own connection error (the pool is not waited
+    on for its 30 s), and nothing from psycopg's pool reaches stderr."""
+    import asyncio
+
+    import pgserver
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    url = server.get_uri()
+    env = {**os.environ, "MEMCLI_DB": url}
+    assert (
+        subprocess.run(
+            [sys.executable, "-m", "memcli", "add", "hi", "-t", "t", "-r", "r", "--no-embed"], env=env
+        ).returncode
+        == 0
+    )
+    errlog = tmp_path / "mcp.err"
+
+    async def run():
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "memcli", "mcp", "-r", "r"], env=env
+        )
+        with errlog.open("w") as err:
+            async with stdio_client(params, errlog=err) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    before = await session.call_tool("threads_list", {})
+                    server.cleanup()  # the server goes away while the MCP server holds its pool
+                    after = await asyncio.wait_for(session.call_tool("threads_list", {}), 120)
+                    return before, after
+
+    try:
+        before, after = asyncio.run(run())
+    finally:
+        server.cleanup()
+    text = "".join(getattr(c, "text", "") for c in after.content)
+    assert not before.is_error and after.is_error
+    assert "cannot connect to postgresql://" in text and "no free connection" not in text, text
+    assert "psycopg" not in errlog.read_text() and "WARNING" not in errlog.read_text()
