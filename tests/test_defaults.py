@@ -1,0 +1,127 @@
+"""Every face uses the core's defaults: an MCP tool's or a CLI command's option that
+names a parameter of the `Memory` method it calls either leaves it unset (None: the
+core decides, from Settings) or gives the same value. A face that hard-codes its own
+(MCP recall once returned 4 hits where the config said 8) fails here."""
+
+import inspect
+
+import pytest
+import typer.main
+
+from memcli import Memory
+from memcli.cli.main import COMMANDS, make_app
+
+# MCP tool -> the Memory method it calls
+TOOLS = {
+    "recall": "recall_many",
+    "remember": "add_message",
+    "working_memory_get": "get_working_memory",
+    "working_memory_update": "update_working_memory",
+    "threads_list": "list_threads",
+    "observations_show": "get_observations",
+    "add_memory": "add_memory",
+    "search_memories": "search_memories",
+    "update_memory": "update_memory",
+    "delete_memory": "delete_memory",
+    "memory_history": "memory_history",
+}
+# CLI command path -> the Memory method it calls
+COMMAND_METHODS = {
+    ("recall",): "recall_many",
+    ("threads", "list"): "list_threads",
+    ("threads", "new"): "create_thread",
+    ("messages", "list"): "list_messages",
+    ("memories", "search"): "search_memories",
+    ("memories", "list"): "list_memories",
+    ("memories", "add"): "add_memory",
+    ("export",): "export",
+    ("import",): "import_stream",
+    ("observe",): "observe",
+    ("reflect",): "reflect",
+    ("embed",): "embed_missing",
+}
+# a face's name for a core parameter
+ALIASES = {"resource": "resource_id", "thread": "thread_id", "k": "top_k", "last": "last"}
+
+
+def _core_defaults(method: str) -> dict:
+    params = inspect.signature(getattr(Memory, method)).parameters
+    return {n: p.default for n, p in params.items() if p.default is not inspect.Parameter.empty}
+
+
+def _differences(face_defaults: dict, method: str) -> list[str]:
+    core = _core_defaults(method)
+    out = []
+    for name, value in face_defaults.items():
+        name = ALIASES.get(name, name)
+        if name in core and value is not None and value != core[name]:
+            out.append(f"{name}: face {value!r}, Memory.{method} {core[name]!r}")
+    return out
+
+
+def test_every_mcp_tool_takes_memorys_defaults(tmp_path):
+    from memcli.mcp_server import build_server
+
+    with Memory(tmp_path / "m.db") as mem:
+        server = build_server(mem)
+        tools = {t.name: t for t in server._tool_manager.list_tools()}
+    assert set(tools) == set(TOOLS), "a new MCP tool must be mapped to its Memory method here"
+    wrong = {}
+    for name, tool in tools.items():
+        fields = tool.fn_metadata.arg_model.model_fields
+        defaults = {n: f.default for n, f in fields.items() if not f.is_required()}
+        if found := _differences(defaults, TOOLS[name]):
+            wrong[name] = found
+    assert wrong == {}
+
+
+def _command(path: tuple[str, ...]):
+    command = typer.main.get_command(make_app(path[0]))
+    for part in path:
+        command = command.commands[part]
+    return command
+
+
+@pytest.mark.parametrize("path", list(COMMAND_METHODS), ids=" ".join)
+def test_cli_commands_take_memorys_defaults(path):
+    assert path[0] in COMMANDS
+    command = _command(path)
+    defaults = {p.name: p.default for p in command.params if not p.required and p.default is not None}
+    assert _differences(defaults, COMMAND_METHODS[path]) == []
+
+
+def test_the_check_catches_a_hard_coded_default():
+    assert _differences({"top_k": 4, "limit": 100}, "list_threads") == []
+    assert _differences({"limit": 20}, "list_threads") == ["limit: face 20, Memory.list_threads 100"]
+
+
+def test_mcp_recall_follows_the_configured_top_k(cli, tmp_path):
+    """The defect that started this: config recall.top_k = 8, MCP recall returned 4."""
+    import asyncio
+    import os
+    import sys
+
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    from conftest import jsonl
+
+    rows = [{"content": f"garden note {i}", "thread_id": "t", "resource_id": "r"} for i in range(12)]
+    assert cli("import", "-", "--no-embed", input=jsonl(rows)).code == 0
+    assert cli("config", "set", "recall.top_k", "8").code == 0
+    assert cli("config", "set", "recall.message_range", "0").code == 0
+    with Memory() as mem:
+        core = len(mem.recall("garden", resource_id="r").hits)
+
+    async def run():
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "memcli", "mcp", "-r", "r"], env=dict(os.environ)
+        )
+        with open(os.devnull, "w") as err:
+            async with stdio_client(params, errlog=err) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    return await session.call_tool("recall", {"query": "garden"})
+
+    result = asyncio.run(run())
+    assert core == 8 and len(result.structured_content["result"]) == core
