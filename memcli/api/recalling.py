@@ -82,6 +82,26 @@ class RecallAPI(MemoryCore):
             options.append(RecallOptions(k, message_range, mode, threshold, half_life_days, explain=explain))
         return run_queries(self.recaller, self.store, texts, filters, options, self.ingest.embedder_or_notice)
 
+    def recall_memories(
+        self, query: str, *, resource_id: str | None = None, top_k: int | None = None
+    ) -> list[dict[str, Any]]:
+        """Facts memories for a recall query, beside its message hits: each a dict with
+        "type": "memory", the version's fields, its score and its source messages.
+        top_k defaults to recall.top_k, as message hits do."""
+        k = self.settings.recall_top_k if top_k is None else top_k
+        rows = []
+        for version, score in self.search_memories(query, resource_id=resource_id, top_k=k):  # type: ignore[attr-defined]
+            sources = self.list_messages_by_id(version.sources, resource_id=version.resource_id)  # type: ignore[attr-defined]
+            rows.append(
+                {
+                    "type": "memory",
+                    **version.to_dict(),
+                    "score": round(score, 4),
+                    "source_messages": [m.to_dict() for m in sources],
+                }
+            )
+        return rows
+
     def _filters(self, resource_id, thread_id, scope, bounds, roles, all_resources=False) -> Filters:
         from memcli.records import ROLES
 

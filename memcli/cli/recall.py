@@ -184,7 +184,7 @@ def recall(
         result = mem.recall_many(
             [{"query": query, "resource_id": resource_id, "thread_id": thread}], **common
         )[0]
-        memories = _memory_hits(mem, query, resource_id, include, result)
+        memories = mem.recall_memories(query, resource_id=resource_id, top_k=top_k) if include else []
     _warn_once(result.notices)
     hits = [h.to_dict() for h in result.hits] + memories
     if fmt == "json":
@@ -194,7 +194,7 @@ def recall(
     elif fmt == "context":
         from memcli.io import context
 
-        sys.stdout.write(context.render(result.hits, query))
+        sys.stdout.write(context.render(result.hits, query, memories))
     else:
         columns = [
             ("score", "score"),
@@ -209,6 +209,9 @@ def recall(
                 return "  ·" if value is None else f"{value:.3f}"
             return to_public(value) if key == "created_at" else str(value)
 
+        # a memory shows as a row of its own: its thread is "memory", its role its category
+        hits = [h if h.get("type") != "memory" else _memory_row(h) for h in hits]
+
         # like `git log`: a long result on a terminal opens in the pager ($PAGER, else less)
         with output.pager(enabled=len(hits) > 12):
             output.table(hits, columns, fmt=show)
@@ -221,20 +224,11 @@ def _warn_once(notices: list[str]) -> None:
         output.warn(text)
 
 
-def _memory_hits(mem, query, resource_id, include, result) -> list[dict]:
-    """Facts memories beside the message hits: type "memory", each with its source messages."""
-    if "memories" not in (include or []):
-        return []
-    k = len([h for h in result.hits if h.score is not None]) or 4
-    rows = []
-    for version, score in mem.search_memories(query, resource_id=resource_id, top_k=k):
-        sources = mem.list_messages_by_id(version.sources, resource_id=version.resource_id)
-        rows.append(
-            {
-                "type": "memory",
-                **version.to_dict(),
-                "score": round(score, 4),
-                "source_messages": [m.to_dict() for m in sources],
-            }
-        )
-    return rows
+def _memory_row(memory: dict) -> dict:
+    return {
+        "score": memory["score"],
+        "created_at": memory["valid_from"] or memory["created_at"],
+        "thread_id": "memory",
+        "role": memory.get("category") or "fact",
+        "content": memory["text"],
+    }

@@ -12,8 +12,9 @@ def _stamp(created_at: str) -> str:
     return parse(created_at).strftime("%a %Y-%m-%d %H:%M")
 
 
-def render(hits: list[Hit], query: str | None = None) -> str:
-    if not hits:
+def render(hits: list[Hit], query: str | None = None, memories: list[dict] | None = None) -> str:
+    """The transcript; facts memories (Memory.recall_memories' rows) come first, dated."""
+    if not hits and not memories:
         return ""
     groups: dict[str, list[Hit]] = {}
     for hit in hits:
@@ -21,6 +22,12 @@ def render(hits: list[Hit], query: str | None = None) -> str:
     lines = []
     if query:
         lines.append(f"Memories relevant to: {query}")
+    if memories:
+        lines.append("")
+        lines.append("Facts remembered about the user:")
+        for m in memories:
+            since = f" (since {m['valid_from'][:10]})" if m.get("valid_from") else ""
+            lines.append(f"- {m['text']}{since}")
     for thread_id, group in groups.items():
         group.sort(key=lambda h: (h.message.created_at, h.message.rowid or 0))
         lines.append("")
