@@ -184,7 +184,12 @@ class FastEmbedder:
 
 def _quiet_fastembed() -> None:
     """fastembed logs through loguru to stderr; memcli reports errors itself."""
-    os.environ.setdefault("HF_HUB_DISABLE_PROGRESS_BARS", "1")
+    try:
+        from huggingface_hub.utils import disable_progress_bars
+
+        disable_progress_bars()
+    except ImportError:
+        pass
     try:
         from loguru import logger
 

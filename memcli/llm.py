@@ -6,7 +6,6 @@ Retry-After) on 408/429/5xx, timeouts and dropped connections.
 """
 
 import json
-import os
 import random
 import time
 from collections.abc import Callable
@@ -208,9 +207,10 @@ class LiteLLM(RetryingLLM):
     """Every provider litellm knows (imported on the first call: ~2.5 s)."""
 
     def _litellm(self):
-        os.environ.setdefault("LITELLM_LOCAL_MODEL_COST_MAP", "True")
-        os.environ.setdefault("LITELLM_LOG", "ERROR")
-        import litellm
+        from memcli.envscope import scoped_env
+
+        with scoped_env(LITELLM_LOCAL_MODEL_COST_MAP="True", LITELLM_LOG="ERROR"):
+            import litellm  # reads both at import: no network fetch of its cost map, no debug log
 
         litellm.suppress_debug_info = True
         litellm.telemetry = False

@@ -6,9 +6,10 @@ it at that folder (found without importing litellm, which is slow).
 """
 
 import importlib.util
-import os
 from functools import lru_cache
 from pathlib import Path
+
+from memcli.envscope import scoped_env
 
 DEFAULT_ENCODING = "cl100k_base"
 
@@ -23,13 +24,11 @@ def _bundled_cache_dir() -> str | None:
 
 @lru_cache(maxsize=4)
 def encoding(name: str = DEFAULT_ENCODING):
-    if "TIKTOKEN_CACHE_DIR" not in os.environ:
-        bundled = _bundled_cache_dir()
-        if bundled:
-            os.environ["TIKTOKEN_CACHE_DIR"] = bundled
     import tiktoken
 
-    return tiktoken.get_encoding(name)
+    bundled = _bundled_cache_dir()
+    with scoped_env(**({"TIKTOKEN_CACHE_DIR": bundled} if bundled else {})):
+        return tiktoken.get_encoding(name)  # read while the folder is set; tiktoken keeps it
 
 
 def count(text: str, encoding_name: str = DEFAULT_ENCODING) -> int:

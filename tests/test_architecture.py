@@ -82,3 +82,21 @@ def test_nothing_below_memory_imports_it_or_a_face():
     below = [m for m in mods if m != "memcli.memory" and not m.startswith(FACES) and m != "memcli"]
     bad = {m: sorted(t for t in edges[m] if t == "memcli.memory" or t.startswith(FACES)) for m in below}
     assert {m: t for m, t in bad.items() if t} == {}
+
+
+def test_the_library_leaves_the_process_environment_as_it_was(tmp_path, local_model, monkeypatch):
+    """tiktoken, fastembed and litellm are configured while they read their variables,
+    not by changing os.environ for the program that embeds memcli."""
+    import os
+
+    from memcli import Memory, tokens
+
+    tokens.encoding.cache_clear()
+    before = dict(os.environ)
+    with Memory(tmp_path / "m.db") as mem:
+        mem.add_message("I moved to Lisbon", thread_id="t", resource_id="r")
+        assert mem.recall("Lisbon", resource_id="r").hits
+    from memcli.llm import LiteLLM
+
+    LiteLLM("openai/x")._litellm()
+    assert dict(os.environ) == before
