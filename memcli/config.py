@@ -72,6 +72,13 @@ KNOWN: dict[str, Key] = {
         choices=("auto", "litellm"),
     ),
     "timeout": Key("MEMCLI_TIMEOUT", 120.0, "seconds to wait for a model's answer", float, 0.1),
+    "llm.backoff": Key(
+        "MEMCLI_LLM_BACKOFF",
+        1.0,
+        "seconds before the first retry of a failed model call (doubling)",
+        float,
+        0.0,
+    ),
     "recall.top_k": Key(None, 4, "hits returned by recall", int, 1),
     "recall.message_range": Key(None, 1, "neighbours shown around each hit", int, 0),
     "observation.enabled": Key("MEMCLI_OBSERVATIONAL", True, "observe and reflect after chat turns", bool),

@@ -158,14 +158,16 @@ class Memory(
         name = resolve_model(model or self.settings.model_for(kind))
         if self._llm_factory is not None:
             return self._llm_factory(name)
-        base, timeout = self.settings.api_base, self.settings.timeout
+        base, timeout, backoff = self.settings.api_base, self.settings.timeout, self.settings.llm_backoff
         if base and name.startswith("openai/") and self.settings.llm_client != "litellm":
             from memcli.openai_compat import OpenAICompatible  # no litellm import: seconds saved
 
-            return OpenAICompatible(name, api_base=base, timeout=timeout, notice=self._notice)
+            return OpenAICompatible(
+                name, api_base=base, timeout=timeout, backoff=backoff, notice=self._notice
+            )
         from memcli.llm import LiteLLM
 
-        return LiteLLM(name, api_base=base, timeout=timeout, notice=self._notice)
+        return LiteLLM(name, api_base=base, timeout=timeout, backoff=backoff, notice=self._notice)
 
     # ---- owners -----------------------------------------------------------------
 

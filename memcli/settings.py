@@ -20,6 +20,7 @@ _KEYS = {
     "api_base": "api_base",
     "llm_client": "llm.client",
     "timeout": "timeout",
+    "llm_backoff": "llm.backoff",
     "recall_top_k": "recall.top_k",
     "recall_message_range": "recall.message_range",
     "observation_enabled": "observation.enabled",
@@ -40,6 +41,7 @@ class Settings:
     api_base: str | None = None
     llm_client: str = "auto"
     timeout: float = 120.0
+    llm_backoff: float = 1.0
     recall_top_k: int = 4
     recall_message_range: int = 1
     observation_enabled: bool = True

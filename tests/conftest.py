@@ -280,6 +280,8 @@ def llm_server(monkeypatch, request):
     monkeypatch.setenv("MEMCLI_LLM_CLIENT", "auto" if request.param == "light" else "litellm")
     monkeypatch.setenv("MEMCLI_MODEL", "openai/fake-model")
     monkeypatch.setenv("MEMCLI_API_BASE", server.base_url)
+    # retries wait a hundredth of the real back-off: the retry logic runs, the clock does not
+    monkeypatch.setenv("MEMCLI_LLM_BACKOFF", "0.01")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     yield server
     server.stop()

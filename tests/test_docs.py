@@ -16,6 +16,26 @@ def test_schema_doc_is_current():
     )
 
 
+def test_reference_doc_is_current():
+    from memcli.reference_doc import render
+
+    assert (ROOT / "docs" / "reference.md").read_text() == render(), (
+        "run: python -m memcli.reference_doc > docs/reference.md"
+    )
+
+
+def test_every_mcp_tool_is_named_in_mcp_help_and_the_guide(tmp_path):
+    from memcli.cli.main import mcp_command
+    from memcli.mcp_server import build_server
+    from memcli.memory import Memory
+
+    with Memory(tmp_path / "m.db") as mem:
+        tools = {t.name for t in build_server(mem)._tool_manager.list_tools()}
+    guide = (ROOT / "docs" / "guide.md").read_text()
+    assert {t for t in tools if t not in (mcp_command.__doc__ or "")} == set()
+    assert {t for t in tools if f"`{t}`" not in guide} == set()
+
+
 def test_completions_are_current():
     for shell in ("bash", "zsh", "fish"):
         env = {**os.environ, "_MEMCLI_COMPLETE": f"source_{shell}"}

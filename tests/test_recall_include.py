@@ -21,5 +21,7 @@ def test_memories_appear_in_every_format(cli, diet):
     tsv = cli("recall", "vegetarian meat", "-r", "alice", "--include", "memories").out
     row = next(line.split("\t") for line in tsv.splitlines() if "Is vegetarian" in line)
     assert row[2:] == ["memory", "food", "Is vegetarian"] and "None" not in tsv
-    context = cli("recall", "vegetarian meat", "-r", "alice", "--include", "memories", "--format", "context").out
+    context = cli(
+        "recall", "vegetarian meat", "-r", "alice", "--include", "memories", "--format", "context"
+    ).out
     assert "Facts remembered about the user:" in context and "- Is vegetarian" in context

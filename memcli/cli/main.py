@@ -49,8 +49,10 @@ def mcp_command(
 ) -> None:
     """Serve memory to agent clients over stdio (Model Context Protocol).
 
-    Tools: recall, remember, working_memory_get/update, threads_list,
-    observations_show; resources memcli://threads and memcli://threads/{id}.
+    Tools: recall, remember, working_memory_get, working_memory_update,
+    threads_list, observations_show, add_memory, search_memories,
+    update_memory, delete_memory, memory_history; resources memcli://threads
+    and memcli://threads/{id}. Arguments: docs/reference.md.
     """
     from memcli.mcp_server import serve
 
