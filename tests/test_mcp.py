@@ -43,7 +43,12 @@ def test_mcp_tools_and_resources(cli, local_model):
             "working_memory_update",
             "threads_list",
             "observations_show",
-        } <= tools
+            "add_memory",
+            "search_memories",
+            "update_memory",
+            "delete_memory",
+            "memory_history",
+        } == tools
         hits = await session.call_tool(
             "recall", {"query": "peanut allergy", "resource_id": "alice", "top_k": 2}
         )

@@ -225,7 +225,6 @@ def test_a_closed_pipe_is_not_a_failure(home, tmp_path):
 def test_hopeless_model_errors_fail_fast_and_asking_again_stores_one_turn(cli, monkeypatch):
     """9: a refused connection is not retried; the same turn asked twice is stored once."""
     import socket
-    import time
 
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
@@ -233,10 +232,9 @@ def test_hopeless_model_errors_fail_fast_and_asking_again_stores_one_turn(cli, m
     monkeypatch.setenv("MEMCLI_MODEL", "openai/fake")
     monkeypatch.setenv("MEMCLI_API_BASE", f"http://127.0.0.1:{port}/v1")
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test")
-    start = time.perf_counter()
     first = cli("ask", "remember my words", "-t", "t", "--no-title")
+    # fast means not retried: one attempt, no "retrying" notice (no clock: machines are shared)
     assert first.code == 1 and "retrying" not in first.err and f"127.0.0.1:{port}" in first.err
-    assert time.perf_counter() - start < 10
     assert cli("ask", "remember my words", "-t", "t", "--no-title").code == 1
     assert [m["content"] for m in cli("messages", "list", "-t", "t", "--json").json()] == [
         "remember my words"
