@@ -51,6 +51,7 @@ READER = textwrap.dedent(
 
 
 @pytest.mark.both_backends
+@pytest.mark.slow
 def test_four_writers_two_readers(home, local_model, db_path, tmp_path, backend):
     from memcli import Memory
 

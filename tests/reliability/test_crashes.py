@@ -84,6 +84,7 @@ def big_file(tmp_path):
     return path
 
 
+@pytest.mark.slow
 def test_killed_imports_leave_whole_batches_and_resume(home, db_path, big_file):
     rng = random.Random(1234)
     landed = 0
@@ -104,6 +105,7 @@ def test_killed_imports_leave_whole_batches_and_resume(home, db_path, big_file):
     assert landed == TRIALS  # every kill hit a running import with work left
 
 
+@pytest.mark.slow
 def test_killed_embedding_backfill_resumes_without_duplicates(home, local_model, db_path, big_file):
     first = _memcli("import", str(big_file), "--no-embed")
     assert first.wait(timeout=120) == 0
@@ -149,6 +151,7 @@ Date: Jan 1, 2024
 <suggested-response>s</suggested-response>"""
 
 
+@pytest.mark.slow
 def test_killed_observer_runs_observe_each_message_once(home, db_path, llm_server):
     rows = [
         {

@@ -247,6 +247,7 @@ def test_an_incomplete_altered_or_newer_archive_is_refused(cli, db_path, alice_a
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.slow
 def test_a_killed_restore_leaves_nothing(cli, db_path, tmp_path):
     rows = [
         {"id": f"m{i}", "content": f"note {i} " * 40, "thread_id": f"t{i % 10}", "resource_id": "alice"}
@@ -336,6 +337,7 @@ def test_a_mem0_dump_imports_for_a_second_user(cli, tmp_path):
 
 
 @pytest.mark.sqlite_only
+@pytest.mark.slow
 def test_a_killed_db_copy_leaves_no_database_behind(cli, db_path, tmp_path):
     rows = [
         {"id": f"m{i}", "content": f"note {i}", "thread_id": "t", "resource_id": "r"} for i in range(20000)

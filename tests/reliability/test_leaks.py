@@ -106,6 +106,7 @@ def test_an_observation_of_a_deleted_thread_is_not_written(cli, llm_server):
 
 
 @pytest.mark.both_backends
+@pytest.mark.slow
 def test_forty_parallel_mcp_writes_store_forty(db_path):
     """4: tools run on worker threads; each thread has its own connection."""
     import anyio
