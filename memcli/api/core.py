@@ -18,11 +18,11 @@ if TYPE_CHECKING:
     from memcli.recall import Recaller, RecallResult
     from memcli.records import Message, Thread
     from memcli.settings import Settings
-    from memcli.store.sqlite_store import Store
+    from memcli.store.interface import StoreBackend
 
 
 class MemoryCore:
-    store: Store  # the SQLite Store or a PgStore: the same interface
+    store: StoreBackend  # the SQLite Store or a PgStore (store/interface.py)
     settings: Settings
     ingest: Ingest
     path: Path | str

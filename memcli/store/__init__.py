@@ -8,13 +8,17 @@ package knows which.
 """
 
 import importlib
+from typing import TYPE_CHECKING
 
 from memcli.store.sqlite_store import Store
+
+if TYPE_CHECKING:
+    from memcli.store.interface import StoreBackend
 
 __all__ = ["Store", "open_store"]
 
 
-def open_store(setting, notice=None):
+def open_store(setting, notice=None) -> "StoreBackend":
     """The store for a database setting (a file path, a URL, or a database.Target)."""
     from memcli import database
 

@@ -11,17 +11,19 @@ import threading
 from contextlib import contextmanager
 
 from memcli import database
+from memcli.store.observations import ObservationTable
 from memcli.store.pg import connection as pg
 from memcli.store.pg.keyword import PgKeywordIndex
 from memcli.store.pg.schema import STEPS, WRITE_LOCK, applied, ensure_schema
-from memcli.store.pg.tables import TABLES
+from memcli.store.pg.tables import PgMemoryTable, PgMessageTable, PgThreadTable
 from memcli.store.pg.vectors import PgVectorIndex
 from memcli.store.sqlite_store import Store
+from memcli.store.working_memory import WorkingMemoryTable
 
 
 class PgStore(Store):
     backend = "postgresql"
-    nul_refused = pg.NUL_REFUSED
+    nul_refused: str | None = pg.NUL_REFUSED
 
     def __init__(self, url: str, notice=None):
         pg.modules()  # one line naming the extra to install, before anything else
@@ -35,8 +37,12 @@ class PgStore(Store):
         self._local = threading.local()
         self._pool = pg.Pool(url)  # connects in the background; a lost server shows on first use
         self._statements = pg.Statements(self._pool)
-        for name, cls in TABLES.items():
-            setattr(self, name, cls(self))
+        # the same tables as the SQLite Store, in the dialect of PostgreSQL where it differs
+        self.threads = PgThreadTable(self)
+        self.messages = PgMessageTable(self)
+        self.observations = ObservationTable(self)
+        self.working_memory = WorkingMemoryTable(self)
+        self.memories = PgMemoryTable(self)
         self.vectors = PgVectorIndex(self)
         self.keyword = PgKeywordIndex(self)
 

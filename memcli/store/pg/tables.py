@@ -6,9 +6,7 @@ from typing import Any
 from memcli.records import Message
 from memcli.store.memories import MemoryTable
 from memcli.store.messages import _INSERT_COLUMNS, MessageTable, row_of
-from memcli.store.observations import ObservationTable
 from memcli.store.threads import ThreadTable
-from memcli.store.working_memory import WorkingMemoryTable
 
 
 class PgInsertIds:
@@ -39,12 +37,3 @@ class PgMessageTable(MessageTable):
 
 class PgMemoryTable(PgInsertIds, MemoryTable):
     pass
-
-
-TABLES = {
-    "threads": PgThreadTable,
-    "messages": PgMessageTable,
-    "observations": ObservationTable,
-    "working_memory": WorkingMemoryTable,
-    "memories": PgMemoryTable,
-}
