@@ -17,10 +17,10 @@ def test_schema_doc_is_current():
 
 
 def test_reference_doc_is_current():
-    from memcli.reference_doc import render
+    from memcli.cli.reference_doc import render
 
     assert (ROOT / "docs" / "reference.md").read_text() == render(), (
-        "run: python -m memcli.reference_doc > docs/reference.md"
+        "run: python -m memcli.cli.reference_doc > docs/reference.md"
     )
 
 

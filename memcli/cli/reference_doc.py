@@ -1,6 +1,6 @@
 """docs/reference.md, generated from the code (a test keeps it current):
 
-    python -m memcli.reference_doc > docs/reference.md
+    python -m memcli.cli.reference_doc > docs/reference.md
 
 Every CLI command with its options, every MCP tool with its arguments, every
 config key with its environment variable and default — read from the Typer
@@ -99,7 +99,7 @@ def render() -> str:
     head = [
         "# Reference",
         "",
-        "Generated from the code by `python -m memcli.reference_doc > docs/reference.md`;",
+        "Generated from the code by `python -m memcli.cli.reference_doc > docs/reference.md`;",
         "`tests/test_docs.py` fails when it is out of date. The guide, by topic: [guide.md](guide.md).",
         "",
     ]
