@@ -63,8 +63,8 @@ def _strict_arguments(server) -> None:
         tool.parameters = model.model_json_schema(by_alias=True)
 
 
-def build_server(memory: Memory, *, pinned: str | None = None):
-    """The MCP server over one Memory; pinned: the only resource it serves."""
+def build_server(memory: Memory):
+    """The MCP server over one Memory (pinned to one resource when its settings say so)."""
     from mcp.server.mcpserver import MCPServer
     from mcp.types import ToolAnnotations
 
@@ -79,10 +79,7 @@ def build_server(memory: Memory, *, pinned: str | None = None):
 
     def resource_for(resource_id: str | None) -> str:
         """The resource a call acts for; never "every resource" by omission."""
-        if pinned is not None:
-            if resource_id not in (None, pinned):
-                raise InputError(f"this server serves resource {pinned} only, not {resource_id}")
-            return pinned
+        # a pinned Memory refuses any other resource itself (Memory._pinned_check)
         resource = resource_id or memory.settings.resource
         if not resource:
             raise InputError("resource_id is required (or start the server with memcli mcp --resource R)")
@@ -236,9 +233,9 @@ def build_server(memory: Memory, *, pinned: str | None = None):
     return server
 
 
-def serve(memory: Memory, *, pinned: str | None = None) -> None:
+def serve(memory: Memory) -> None:
     import anyio
 
     from memcli.mcp_transport import run_stdio
 
-    anyio.run(run_stdio, build_server(memory, pinned=pinned))
+    anyio.run(run_stdio, build_server(memory))

@@ -171,12 +171,19 @@ class Memory(
 
     # ---- owners -----------------------------------------------------------------
 
+    def _pinned_check(self, resource_id: str | None) -> None:
+        """A Memory pinned to its resource (settings.pinned) refuses to act for another."""
+        if self.settings.pinned and resource_id not in (None, self.settings.resource):
+            raise InputError(f"this memory serves resource {self.settings.resource} only, not {resource_id}")
+
     def _checked_owner(self, resource_id: str | None) -> str | None:
         """The resource to check owners against: the argument, else the configured one."""
+        self._pinned_check(resource_id)
         return resource_id if resource_id is not None else self.settings.resource
 
     def _owner(self, resource_id: str | None) -> str:
         """The resource that owns what is created: the argument, the configured one, 'default'."""
+        self._pinned_check(resource_id)
         return resource_id if resource_id is not None else self.settings.owner
 
     def _covered(self, resource_id: str | None, all_resources: bool = False) -> str | None:
@@ -185,6 +192,8 @@ class Memory(
         if all_resources:
             if resource_id is not None:
                 raise InputError("give a resource or all_resources, not both")
+            if self.settings.pinned:
+                raise InputError(f"this memory serves resource {self.settings.resource} only")
             return None
         return self._owner(resource_id)
 

@@ -51,6 +51,8 @@ class Settings:
     reflection_model: str | None = None
     title_model: str | None = None
     memories_extract: bool = False
+    # only `resource` may be named: Memory refuses any other (memcli mcp --resource R)
+    pinned: bool = False
 
     @classmethod
     def resolve(cls, **flags: Any) -> "Settings":
@@ -62,9 +64,10 @@ class Settings:
                 config.check(key, flag, "the command line") if flag is not None else config.resolve(key)[0]
             )
         db = flags.pop("db", None)
+        pinned = bool(flags.pop("pinned", False))
         if flags:
             raise TypeError(f"unknown settings: {', '.join(flags)}")
-        return cls(db=db, **values)
+        return cls(db=db, pinned=pinned, **values)
 
     def with_flags(self, **flags: Any) -> "Settings":
         """A copy with the given (non-None) flags checked and applied."""

@@ -125,3 +125,23 @@ def test_mcp_recall_follows_the_configured_top_k(cli, tmp_path):
 
     result = asyncio.run(run())
     assert core == 8 and len(result.structured_content["result"]) == core
+
+
+def test_pinning_lives_in_memory(tmp_path):
+    """`memcli mcp --resource R` pins Memory itself: any path that names another resource
+    (or asks for every resource) is refused below the faces."""
+    from memcli import InputError, Settings
+
+    settings = Settings.resolve(db=str(tmp_path / "m.db"), resource="alice", pinned=True)
+    with Memory(settings=settings) as mem:
+        mem.add_message("hi", thread_id="t")
+        for call in (
+            lambda: mem.recall("hi", resource_id="bob"),
+            lambda: mem.list_threads("bob"),
+            lambda: mem.list_threads(all_resources=True),
+            lambda: mem.add_memory("x", resource_id="bob"),
+            lambda: mem.get_working_memory(resource_id="bob"),
+        ):
+            with pytest.raises(InputError, match="serves resource alice only"):
+                call()
+        assert [t.id for t in mem.list_threads()] == ["t"]

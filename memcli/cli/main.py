@@ -56,8 +56,8 @@ def mcp_command(
     """
     from memcli.mcp_server import serve
 
-    with common.open_memory(resource=resource) as mem:
-        serve(mem, pinned=resource)
+    with common.open_memory(resource=resource, pinned=resource is not None) as mem:
+        serve(mem)
 
 
 # name -> (module, attribute, summary): a sub-app (Typer) or a command function,
