@@ -334,3 +334,24 @@ def llm_server(monkeypatch, request):
     monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
     yield server
     server.stop()
+
+
+def mcp_session(body, *args: str, env: dict | None = None, errlog=None):
+    """Run body(session) against `memcli mcp ARGS` through the real MCP SDK client over
+    stdio (the environment is passed whole: the SDK passes a safe few variables otherwise)."""
+    import asyncio
+
+    from mcp import ClientSession
+    from mcp.client.stdio import StdioServerParameters, stdio_client
+
+    async def run():
+        params = StdioServerParameters(
+            command=sys.executable, args=["-m", "memcli", "mcp", *args], env=env or dict(os.environ)
+        )
+        with open(os.devnull, "w") as devnull:
+            async with stdio_client(params, errlog=errlog or devnull) as (read, write):
+                async with ClientSession(read, write) as session:
+                    await session.initialize()
+                    return await body(session)
+
+    return asyncio.run(run())

@@ -97,14 +97,7 @@ def test_the_check_catches_a_hard_coded_default():
 
 def test_mcp_recall_follows_the_configured_top_k(cli, tmp_path):
     """The defect that started this: config recall.top_k = 8, MCP recall returned 4."""
-    import asyncio
-    import os
-    import sys
-
-    from mcp import ClientSession
-    from mcp.client.stdio import StdioServerParameters, stdio_client
-
-    from conftest import jsonl
+    from conftest import jsonl, mcp_session
 
     rows = [{"content": f"garden note {i}", "thread_id": "t", "resource_id": "r"} for i in range(12)]
     assert cli("import", "-", "--no-embed", input=jsonl(rows)).code == 0
@@ -113,17 +106,10 @@ def test_mcp_recall_follows_the_configured_top_k(cli, tmp_path):
     with Memory() as mem:
         core = len(mem.recall("garden", resource_id="r").hits)
 
-    async def run():
-        params = StdioServerParameters(
-            command=sys.executable, args=["-m", "memcli", "mcp", "-r", "r"], env=dict(os.environ)
-        )
-        with open(os.devnull, "w") as err:
-            async with stdio_client(params, errlog=err) as (read, write):
-                async with ClientSession(read, write) as session:
-                    await session.initialize()
-                    return await session.call_tool("recall", {"query": "garden"})
+    async def run(session):
+        return await session.call_tool("recall", {"query": "garden"})
 
-    result = asyncio.run(run())
+    result = mcp_session(run, "-r", "r")
     assert core == 8 and len(result.structured_content["result"]) == core
 
 

@@ -3,14 +3,11 @@ format, every CLI write and every MCP tool. Alice's memory is set up; mallory na
 alice's ids everywhere; afterwards alice's data is byte-for-byte what it was, and
 nothing mallory saw names alice or shows her text."""
 
-import asyncio
-import os
 import shutil
-import sys
 
 import pytest
 
-from conftest import ROOT, db_snapshot, jsonl
+from conftest import ROOT, db_snapshot, jsonl, mcp_session
 
 pytestmark = pytest.mark.both_backends
 
@@ -114,9 +111,6 @@ def test_every_cli_write_refuses_alices_ids(cli, db_path, alice):
 
 
 def test_every_mcp_tool_refuses_alices_ids(cli, db_path, alice):
-    from mcp import ClientSession
-    from mcp.client.stdio import StdioServerParameters, stdio_client
-
     before = db_snapshot(db_path)
     fact = alice["fact"]
     calls = [
@@ -136,25 +130,18 @@ def test_every_mcp_tool_refuses_alices_ids(cli, db_path, alice):
     ]
     open_calls = [("recall", {"query": "PIN"}), ("search_memories", {"query": "PIN"}), ("threads_list", {})]
 
-    async def run():
-        params = StdioServerParameters(
-            command=sys.executable, args=["-m", "memcli", "mcp", "-r", "mallory"], env=dict(os.environ)
-        )
-        with open(os.devnull, "w") as errlog:
-            async with stdio_client(params, errlog=errlog) as (read, write):
-                async with ClientSession(read, write) as session:
-                    await session.initialize()
-                    tools = {t.name for t in (await session.list_tools()).tools}
-                    assert tools == {name for name, _ in calls}, tools  # a new tool must join this test
-                    refused = [await session.call_tool(n, a) for n, a in calls]
-                    answered = [await session.call_tool(n, a) for n, a in open_calls]
-                    try:
-                        thread = str(await session.read_resource("memcli://threads/a-t"))
-                    except Exception as exc:  # reading alice's thread is refused: how, must not leak
-                        thread = f"refused: {exc}"
-                    return refused, answered, thread
+    async def run(session):
+        tools = {t.name for t in (await session.list_tools()).tools}
+        assert tools == {name for name, _ in calls}, tools  # a new tool must join this test
+        refused = [await session.call_tool(n, a) for n, a in calls]
+        answered = [await session.call_tool(n, a) for n, a in open_calls]
+        try:
+            thread = str(await session.read_resource("memcli://threads/a-t"))
+        except Exception as exc:  # reading alice's thread is refused: how, must not leak
+            thread = f"refused: {exc}"
+        return refused, answered, thread
 
-    refused, answered, thread = asyncio.run(run())
+    refused, answered, thread = mcp_session(run, "-r", "mallory")
     assert thread.startswith("refused") and not _leaks(thread), thread
     for (name, args), result in zip(calls, refused):
         text = "".join(getattr(c, "text", "") for c in result.content)
