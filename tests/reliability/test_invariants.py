@@ -639,3 +639,37 @@ def test_mcp_calls_after_postgresql_stops_fail_naming_the_server(tmp_path):
     assert not before.is_error and after.is_error
     assert "cannot connect to postgresql://" in text and "no free connection" not in text, text
     assert "psycopg" not in errlog.read_text() and "WARNING" not in errlog.read_text()
+
+
+def test_an_extract_that_lost_the_race_says_so(cli, llm_server, db_path):
+    """12: two extracts read the same cursor and ask the model at once; the one that
+    commits second writes nothing and says why (it reported skipped: null)."""
+    import threading
+
+    from fake_llm import gate
+
+    assert cli("add", "I moved to Porto.", "-t", "t1", "-r", "alice", "--no-embed").code == 0
+    go = threading.Event()
+    answer = reply(json.dumps({"memory": [{"event": "ADD", "text": "Lives in Porto"}]}))
+    llm_server.script([gate(go, answer), gate(go, answer)])
+    results, errors = [], []
+
+    def extract():
+        try:
+            with Memory(db_path) as mem:
+                results.append(mem.extract_memories(resource_id="alice"))
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    workers = [threading.Thread(target=extract) for _ in range(2)]
+    for w in workers:
+        w.start()
+    while len(llm_server.requests) < 2 and all(w.is_alive() for w in workers):
+        threading.Event().wait(0.01)  # both requests in flight: each read the same cursor
+    go.set()
+    for w in workers:
+        w.join()
+    assert errors == []
+    skipped = sorted(str(r.skipped) for r in results)
+    assert skipped[0] == "None" and "another extraction ran meanwhile" in skipped[1], skipped
+    assert len(cli("memories", "list", "-r", "alice", "--json").json()) == 1
