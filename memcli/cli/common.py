@@ -38,7 +38,7 @@ ResourceOpt = Annotated[
     typer.Option(
         "--resource",
         "-r",
-        help="Resource (user) that owns the thread; checked against the owner.",
+        help="Resource (user) acted for; what a command names must be this resource's.",
         autocompletion=complete_resources,
     ),
 ]

@@ -72,12 +72,12 @@ COMMANDS = {
         "The database (a SQLite file or PostgreSQL): where it is, what it holds, copies, backups, health.",
     ),
     "models": ("memcli.cli.models", "app", "The embedding model used for semantic recall."),
-    "memory": (
+    "working-memory": (
         "memcli.cli.memory_cmd",
         "app",
         "The working memory: a small profile kept per resource or per thread.",
     ),
-    "memories": (
+    "facts": (
         "memcli.cli.memories",
         "app",
         "Facts memory: what a model learned about a user, versioned, with sources.",
@@ -144,6 +144,9 @@ COMMANDS = {
         "Serve memory to agent clients over stdio (Model Context Protocol).",
     ),
 }
+# earlier names, still accepted (hidden from help): "memory" and "memories" side by side
+# confused new users about which was which
+ALIASES = {"memory": "working-memory", "memories": "facts"}
 _GLOBAL_WITH_VALUE = ("--db",)
 ROOT_HELP = "--help"  # requested_command's answer for `memcli`, `memcli --help`
 
@@ -166,7 +169,8 @@ def requested_command(args: list[str]) -> str | None:
         elif arg == "--version":
             return None
         elif not arg.startswith("-"):
-            return arg if arg in COMMANDS else None
+            name = ALIASES.get(arg, arg)
+            return name if name in COMMANDS else None
     return ROOT_HELP  # no command: the app prints its help
 
 
@@ -216,6 +220,8 @@ def make_app(only: str | None = None) -> typer.Typer:
             target = getattr(importlib.import_module(module), attribute)
         if isinstance(target, typer.Typer):
             app.add_typer(target, name=name)
+            for alias in (a for a, real in ALIASES.items() if real == name):
+                app.add_typer(target, name=alias, hidden=True)
         else:
             app.command(name)(target)
     return app

@@ -1,4 +1,4 @@
-"""memcli memories list|search|show|history|add|edit|delete|extract|export|import"""
+"""memcli facts (was: memories) list|search|show|history|add|edit|delete|extract|export|import"""
 
 import sys
 from typing import Annotated
@@ -179,7 +179,7 @@ def extract(
 
 @app.command("export")
 def export(resource: ResourceOpt = None, all_resources: AllResourcesOpt = False) -> None:
-    """Every version of a resource's memories as JSONL (re-importable with `memories import`)."""
+    """Every version of a resource's memories as JSONL (re-importable with `facts import`)."""
     with open_memory() as mem:
         mem.export_memories(sys.stdout, resource_id=resource, all_resources=all_resources)
 

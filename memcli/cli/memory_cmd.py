@@ -1,4 +1,4 @@
-"""memcli memory show|set|edit|clear|history|schema"""
+"""memcli working-memory (was: memory) show|set|edit|clear|history|schema"""
 
 import os
 import subprocess
@@ -57,7 +57,7 @@ def set_(
     """Replace the working memory."""
     content = read_text_arg(text)
     if not content.strip():
-        raise InputError("working memory text is empty (use `memcli memory clear`)")
+        raise InputError("working memory text is empty (use `memcli working-memory clear`)")
     with open_memory() as mem:
         mem.set_working_memory(content, **_where(resource, thread))
 

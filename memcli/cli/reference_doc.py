@@ -23,7 +23,8 @@ def _cli() -> list[str]:
     def walk(command, path: list[str]) -> None:
         if isinstance(command, click.Group):
             for name in command.commands:
-                walk(command.commands[name], [*path, name])
+                if not command.commands[name].hidden:  # earlier names kept as aliases
+                    walk(command.commands[name], [*path, name])
             return
         summary = (command.help or "").strip().split("\n\n")[0].replace("\n", " ")
         lines.append(f"### memcli {' '.join(path)}")
