@@ -47,7 +47,7 @@ def test_public_program_does_what_the_cli_does(tmp_path, llm_server, local_model
         assert mem.reflect(thread_id=turn.thread_id, force=True).generation == 2
         out = io.StringIO()
         assert mem.export(out, resource_id="alice") == summary.written + 2
-        clone = mem.clone_thread(thread.id, resource_id="bob")
+        clone = mem.clone_thread(thread.id, resource_id="bob", source_resource_id="alice")
         assert clone.thread.resource_id == "bob"
         removed = mem.delete_resource("alice")
         assert removed["messages"] == summary.written + 2
@@ -149,7 +149,7 @@ def test_clone_to_another_resource_carries_only_the_thread(cli):
         mem.add_message("secret plans", "t1", "alice", embed=False)
         mem.set_working_memory("- **Secret**: alice's", resource_id="alice")
         mem.set_working_memory("- **Topic**: trip", thread_id="t1", resource_id="alice")
-        clone = mem.clone_thread("t1", new_thread_id="t2", resource_id="bob")
+        clone = mem.clone_thread("t1", new_thread_id="t2", resource_id="bob", source_resource_id="alice")
         assert clone.cloned == 1
         assert mem.get_working_memory(resource_id="bob") is None
         assert "trip" in mem.get_working_memory(thread_id="t2", resource_id="bob")
