@@ -3,13 +3,27 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import TYPE_CHECKING, Any, cast
+from typing import TYPE_CHECKING, Any, TypedDict, Unpack, cast
 
 from memcli.api.core import MemoryCore
 from memcli.errors import InputError, NotFoundError
 
 if TYPE_CHECKING:
     from memcli.api.core import ChatMemory
+
+
+class SessionOptions(TypedDict, total=False):
+    """chat_session's keyword arguments, which ask and token_report take too."""
+
+    thread_id: str | None
+    resource_id: str | None
+    continue_latest: bool
+    model: str | None
+    title_model: str | None
+    system: str | None
+    max_context: int | None
+    memory: bool
+    titles: bool
 
 
 class ConversationAPI(MemoryCore):
@@ -62,15 +76,18 @@ class ConversationAPI(MemoryCore):
         title_llm = self.llm("title", title_model) if (title_model or self.settings.title_model) else None
         return ChatSession(cast("ChatMemory", self), chat_llm, settings, title_llm=title_llm)
 
-    def ask(self, prompt: str, *, on_token: Callable[[str], None] | None = None, **session):
+    def ask(
+        self, prompt: str, *, on_token: Callable[[str], None] | None = None, **session: Unpack[SessionOptions]
+    ):
         """One turn with memory; returns a TurnResult (reply, thread, usage, plan, notices).
         Takes chat_session's keyword arguments; on_token(text) hears the streamed reply."""
         return self.chat_session(**session).send(prompt, on_token=on_token)
 
-    def token_report(self, prompt: str = "", **session) -> dict:
+    def token_report(self, prompt: str = "", **session: Unpack[SessionOptions]) -> dict:
         """The budget of the next request, section by section, before anything is sent;
         with the thread's stored totals and the usage of its past turns."""
-        chat = self.chat_session(**{**session, "titles": False})
+        session["titles"] = False  # a report never titles a thread
+        chat = self.chat_session(**session)
         plan = chat.plan(prompt)
         totals: dict[str, Any] = {"messages": 0, "tokens": 0, "turns": []}
         thread_id = chat.settings.thread_id

@@ -17,19 +17,45 @@ MAX_MESSAGE_RANGE = 100
 
 
 class RecallAPI(MemoryCore):
-    def recall(self, query: str, **options: Any) -> RecallResult:
+    def recall(
+        self,
+        query: str,
+        *,
+        resource_id: str | None = None,
+        thread_id: str | None = None,
+        scope: str = "resource",
+        top_k: int | None = None,
+        message_range: int | None = None,
+        threshold: float | None = None,
+        since: str | None = None,
+        until: str | None = None,
+        roles: list[str] | None = None,
+        mode: str = "hybrid",
+        half_life: str | float | None = None,
+        explain: bool = False,
+        all_resources: bool = False,
+    ) -> RecallResult:
         """Messages relevant to the query, best first, with neighbours as context.
 
-        Options: resource_id, thread_id, scope ('resource' or 'thread'), top_k,
-        message_range, threshold, since/until (ISO or an age like '7d'), roles,
-        mode ('hybrid', 'vector', 'keyword'), half_life ('30d' or days), explain
-        (each hit's keyword, bm25, vector, neighbour and decay parts).
+        scope: 'resource' or 'thread'; top_k and message_range default to
+        recall.top_k and recall.message_range; since/until take ISO dates or ages
+        like '7d'; mode: 'hybrid', 'vector' or 'keyword'; half_life: '30d' or days;
+        explain: each hit's keyword, bm25, vector, neighbour and decay parts.
         """
-        resource_id = options.pop("resource_id", None)
-        thread_id = options.pop("thread_id", None)
-        top_k = options.pop("top_k", None)
         query_row = dict(query=query, resource_id=resource_id, thread_id=thread_id, top_k=top_k)
-        return self.recall_many([query_row], **options)[0]
+        return self.recall_many(
+            [query_row],
+            scope=scope,
+            message_range=message_range,
+            threshold=threshold,
+            since=since,
+            until=until,
+            roles=roles,
+            mode=mode,
+            half_life=half_life,
+            explain=explain,
+            all_resources=all_resources,
+        )[0]
 
     def recall_many(
         self,
