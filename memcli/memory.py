@@ -129,7 +129,7 @@ class Memory(
     # ---- engines ----------------------------------------------------------------
 
     @property
-    def recaller(self) -> Recaller:
+    def _recall_engine(self) -> Recaller:
         """Imported on first use: light commands never need recall's module."""
         if self._recaller is None:
             from memcli.recall import Recaller
@@ -151,7 +151,7 @@ class Memory(
             raise self._embedder_error
         return self._embedder
 
-    def llm(self, kind: str = "chat", model: str | None = None):
+    def _chat_model(self, kind: str = "chat", model: str | None = None):
         """The chat model for chat, observation, reflection or title; model overrides settings."""
         from memcli.llm import resolve_model
 

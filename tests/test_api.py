@@ -234,3 +234,16 @@ def test_save_messages_jsonl_helper_round_trip(tmp_path):
     data = jsonl([{"content": "piped", "thread_id": "p", "resource_id": "r"}]).encode()
     with Memory() as mem:
         assert mem.import_stream(io.BufferedReader(Pipe(data)), embed=False).written == 1
+
+
+def test_docs_api_method_table_is_the_public_surface():
+    """Every public method of Memory is in docs/api.md's table, and the table names no
+    method Memory does not have (besides fields of the objects methods return)."""
+    text = (ROOT / "docs" / "api.md").read_text()
+    start = text.index("| area | methods |")
+    table = text[start : text.index("\n\n", start)]
+    named = set(re.findall(r"`([a-z_]+)(?:\(|`)", table))
+    public = {n for n in dir(Memory) if not n.startswith("_")}
+    fields = {"has_more", "plan", "send", "threads", "total", "resource_id", "thread_id"}  # of results
+    assert public - named == set(), "document these in docs/api.md"
+    assert named - public - fields == set(), "docs/api.md names methods Memory does not have"

@@ -87,7 +87,7 @@ class ArchiveAPI(MemoryCore):
                 self.store.threads.ensure_resource(r["id"])
             summary["history"] = self._restore_working_memory(archive, owners)
             summary["observations"] = self._restore_observations(archive.rows("observation"), owners)
-            summary["memories"] = self.write_memory_versions(archive.rows("memory_version"), embed=embed)
+            summary["memories"] = self._write_memory_versions(archive.rows("memory_version"), embed=embed)
             for c in archive.rows("extraction_cursor"):
                 found = self.store.messages.by_ids([c["last_message_id"]]).get(c["last_message_id"])
                 if found is not None and found.thread_id == c["thread_id"]:

@@ -72,8 +72,10 @@ class ConversationAPI(MemoryCore):
             observational=self.settings.observation_enabled,
             extract_memories=self.settings.memories_extract,
         )
-        chat_llm = self.llm("chat", model)
-        title_llm = self.llm("title", title_model) if (title_model or self.settings.title_model) else None
+        chat_llm = self._chat_model("chat", model)
+        title_llm = (
+            self._chat_model("title", title_model) if (title_model or self.settings.title_model) else None
+        )
         return ChatSession(cast("ChatMemory", self), chat_llm, settings, title_llm=title_llm)
 
     def ask(

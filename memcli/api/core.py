@@ -29,13 +29,13 @@ class MemoryCore:
     _notice: Callable[[str], None] | None
 
     @property
-    def recaller(self) -> Recaller:
+    def _recall_engine(self) -> Recaller:
         raise NotImplementedError
 
     def embedder(self, notice: Callable[[str], None] | None = None) -> Any:
         raise NotImplementedError
 
-    def llm(self, kind: str = "chat", model: str | None = None) -> Any:
+    def _chat_model(self, kind: str = "chat", model: str | None = None) -> Any:
         raise NotImplementedError
 
     def _owner(self, resource_id: str | None) -> str:
@@ -83,7 +83,7 @@ class MemoryCore:
     def import_archive(self, *args: Any, **kwargs: Any) -> dict:
         raise NotImplementedError
 
-    def write_memory_versions(self, rows: list[dict], *, embed: bool = True) -> int:
+    def _write_memory_versions(self, rows: list[dict], *, embed: bool = True) -> int:
         raise NotImplementedError
 
 

@@ -229,7 +229,7 @@ class MemoriesAPI(MemoryCore):
         for tid in threads:
             if not self.store.messages.after(self.store.memories.cursor(tid), thread_id=tid):
                 continue
-            llm = llm or self.llm("chat", model)
+            llm = llm or self._chat_model("chat", model)
             done = Extractor(self.store, llm, self._similar_memories).run(tid, owner, self._embed_texts)
             for key in ("calls", "messages"):
                 setattr(total, key, getattr(total, key) + getattr(done, key))
@@ -284,12 +284,12 @@ class MemoriesAPI(MemoryCore):
                     if row["memory_id"] not in here:
                         self.add_memory(**row)
             else:
-                self.write_memory_versions([r for r in rows if r["id"] not in here])
+                self._write_memory_versions([r for r in rows if r["id"] not in here])
             summary["unchanged"] = len(here)
             summary["added"] = len(ids) - len(here)
         return summary
 
-    def write_memory_versions(self, rows: list[dict], *, embed: bool = True) -> int:
+    def _write_memory_versions(self, rows: list[dict], *, embed: bool = True) -> int:
         """Write checked memory-version records (an archive's or an export's), every version
         in order; sources that are not stored are dropped, the store checks the rest's owner.
         Memories already here are left as they are. Returns the memories written."""

@@ -59,7 +59,7 @@ class ObservationsAPI(MemoryCore):
     def _engine_parts(self, kind, resource_id, thread_id, dry_run, threshold, model):
         """(scope, model client or None for a dry run, token threshold) for observe and reflect."""
         scope = self._om_scope(resource_id, thread_id)
-        llm = None if dry_run else self.llm(kind, model)
+        llm = None if dry_run else self._chat_model(kind, model)
         default = (
             self.settings.observation_tokens if kind == "observation" else self.settings.reflection_tokens
         )

@@ -106,7 +106,9 @@ class RecallAPI(MemoryCore):
                 )
             )
             options.append(RecallOptions(k, message_range, mode, threshold, half_life_days, explain=explain))
-        return run_queries(self.recaller, self.store, texts, filters, options, self.ingest.embedder_or_notice)
+        return run_queries(
+            self._recall_engine, self.store, texts, filters, options, self.ingest.embedder_or_notice
+        )
 
     def recall_memories(
         self, query: str, *, resource_id: str | None = None, top_k: int | None = None
