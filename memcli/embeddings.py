@@ -100,11 +100,9 @@ def bundled_model_dir() -> Path | None:
     return target
 
 
-def resolve() -> ModelSpec:
-    from memcli import config
-
-    name = os.environ.get("MEMCLI_EMBEDDING_MODEL") or config.get("embedding_model")
-    path = os.environ.get("MEMCLI_EMBEDDING_MODEL_PATH") or config.get("embedding_model_path")
+def resolve(name: str | None = None, path: str | None = None) -> ModelSpec:
+    """The model for the embedding_model and embedding_model_path settings (resolved in
+    memcli.settings.Settings); unset, the bundled model when installed, else the default."""
     if path:
         return ModelSpec(name or DEFAULT_MODEL, Path(path).expanduser(), "env-path")
     if name:
@@ -201,9 +199,10 @@ def _quiet_fastembed() -> None:
 _LOADED: dict[tuple, Embedder] = {}
 
 
-def load(notice=None) -> Embedder:
-    """The configured model, loaded once per process (an ONNX session costs ~1.5 s)."""
-    spec = resolve()
+def load(spec: ModelSpec | None = None, notice=None) -> Embedder:
+    """The model (default: the bundled one), loaded once per process (an ONNX session
+    costs ~1.5 s)."""
+    spec = spec or resolve()
     key = (spec.name, str(spec.path))
     if key not in _LOADED:
         _LOADED[key] = FastEmbedder(spec, notice=notice)

@@ -143,13 +143,18 @@ class Memory(
             from memcli import embeddings
 
             try:
-                self._embedder = embeddings.load(notice=notice)
+                self._embedder = embeddings.load(self._embedding_spec(), notice=notice)
             except EmbeddingUnavailable as exc:
                 self._embedder_error = exc
         if self._embedder is None:
             assert self._embedder_error is not None
             raise self._embedder_error
         return self._embedder
+
+    def _embedding_spec(self):
+        from memcli import embeddings
+
+        return embeddings.resolve(self.settings.embedding_model, self.settings.embedding_model_path)
 
     def _chat_model(self, kind: str = "chat", model: str | None = None):
         """The chat model for chat, observation, reflection or title; model overrides settings."""

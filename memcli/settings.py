@@ -29,6 +29,8 @@ _KEYS = {
     "reflection_tokens": "reflection.observation_tokens",
     "reflection_model": "reflection.model",
     "title_model": "title.model",
+    "embedding_model": "embedding_model",
+    "embedding_model_path": "embedding_model_path",
     "memories_extract": "memories.extract",
 }
 
@@ -50,6 +52,8 @@ class Settings:
     reflection_tokens: int = 40_000
     reflection_model: str | None = None
     title_model: str | None = None
+    embedding_model: str | None = None  # None: the bundled model when installed
+    embedding_model_path: str | None = None  # a local folder with its files
     memories_extract: bool = False
     # only `resource` may be named: Memory refuses any other (memcli mcp --resource R)
     pinned: bool = False

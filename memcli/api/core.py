@@ -38,6 +38,9 @@ class MemoryCore:
     def _chat_model(self, kind: str = "chat", model: str | None = None) -> Any:
         raise NotImplementedError
 
+    def _embedding_spec(self) -> Any:
+        raise NotImplementedError
+
     def _owner(self, resource_id: str | None) -> str:
         raise NotImplementedError
 

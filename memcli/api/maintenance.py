@@ -24,7 +24,7 @@ class MaintenanceAPI(MemoryCore):
     def embedding_status(self) -> dict:
         from memcli import embeddings
 
-        spec = embeddings.resolve()
+        spec = self._embedding_spec()
         stored = self.store.vectors.model()
         return {
             "configured": spec.to_dict(),
@@ -36,13 +36,15 @@ class MaintenanceAPI(MemoryCore):
         }
 
     @staticmethod
-    def embedding_models() -> list[dict]:
+    def embedding_models(settings=None) -> list[dict]:
         """Models fastembed can run, the configured one marked."""
         from fastembed import TextEmbedding
 
         from memcli import embeddings
+        from memcli.settings import Settings
 
-        configured = embeddings.resolve().name
+        settings = settings or Settings.resolve()  # no database needed to list models
+        configured = embeddings.resolve(settings.embedding_model, settings.embedding_model_path).name
         return [
             {
                 "model": m["model"],

@@ -409,7 +409,10 @@ def test_memory_vectors_record_their_model_and_a_rebuild_replaces_them(cli, db_p
 def embeddings_name():
     from memcli import embeddings
 
-    return embeddings.resolve().name
+    from memcli.settings import Settings
+
+    settings = Settings.resolve()
+    return embeddings.resolve(settings.embedding_model, settings.embedding_model_path).name
 
 
 # ---- 12. facts under a hostile model and hostile files -----------------------------------------
