@@ -189,7 +189,6 @@ def db_path(home):
 @pytest.fixture
 def cli():
     """Run memcli in this process: cli("threads", "list", input=b"...") -> Result."""
-    from memcli.cli import output
     from memcli.cli.main import main
 
     def run(*args, input: bytes | str | None = None) -> Result:
@@ -201,8 +200,6 @@ def cli():
         monkeypatch.setattr(sys, "stdin", stdin)
         monkeypatch.setattr(sys, "stdout", stdout)
         monkeypatch.setattr(sys, "stderr", stderr)
-        output._err_console = output._out_console = None
-        output.QUIET["on"] = False
         try:
             main([str(a) for a in args])
             code = 0

@@ -8,8 +8,6 @@ import typer
 
 from memcli.errors import UsageError
 
-STATE: dict[str, Any] = {"db": None, "debug": False}
-
 
 def choices(*values: str):
     """Shell completion of an option's fixed values."""
@@ -56,11 +54,11 @@ NlOpt = Annotated[bool, typer.Option("--nl", help="Output one JSON object per li
 def open_memory(**flags):
     """Memory with settings resolved from these flags (None: not given), the
     environment and the config file, in that order."""
-    from memcli.cli import output
+    from memcli.cli import environment, output
     from memcli.memory import Memory
     from memcli.settings import Settings
 
-    return Memory(settings=Settings.resolve(db=STATE["db"], **flags), notice=output.notice)
+    return Memory(settings=Settings.resolve(db=environment.current.db, **flags), notice=output.notice)
 
 
 def parse_meta(pairs: list[str] | None) -> dict[str, Any]:

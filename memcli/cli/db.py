@@ -5,8 +5,8 @@ from typing import Annotated
 
 import typer
 
-from memcli.cli import output
-from memcli.cli.common import STATE, JsonOpt, open_memory
+from memcli.cli import environment, output
+from memcli.cli.common import JsonOpt, open_memory
 
 app = typer.Typer(
     help="The database (a SQLite file or PostgreSQL): where it is, what it holds, copies, backups, health.",
@@ -18,7 +18,7 @@ def _db_path() -> str:
     """The database setting as shown to people: a PostgreSQL URL without its password."""
     from memcli import database, paths
 
-    return database.shown(paths.db_path(STATE["db"]))
+    return database.shown(paths.db_path(environment.current.db))
 
 
 @app.command("path")

@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 
 from memcli import __version__
-from memcli.cli import common, output
+from memcli.cli import common, environment
 
 
 def _version(value: bool) -> None:
@@ -34,9 +34,8 @@ def _global(
         bool, typer.Option("--version", callback=_version, is_eager=True, help="Print the version.")
     ] = False,
 ) -> None:
-    common.STATE["db"] = db
-    common.STATE["debug"] = debug
-    output.QUIET["on"] = quiet
+    env = environment.current
+    env.db, env.debug, env.quiet = db, debug, quiet
 
 
 def mcp_command(
@@ -285,6 +284,7 @@ def main(argv: list[str] | None = None) -> None:
     from memcli.errors import ExitCode, MemcliError
 
     debug = "--debug" in (argv if argv is not None else sys.argv)
+    environment.begin()
     code = ExitCode.OK
     try:
         import typer.main

@@ -11,8 +11,7 @@ from collections.abc import Callable, Iterable, Sequence
 from contextlib import contextmanager
 from typing import Any
 
-_err_console = None
-_out_console = None
+from memcli.cli import environment
 
 
 def stdout_is_tty() -> bool:
@@ -20,29 +19,16 @@ def stdout_is_tty() -> bool:
 
 
 def err_console():
-    global _err_console
-    if _err_console is None:
-        from rich.console import Console
-
-        _err_console = Console(stderr=True, highlight=False)
-    return _err_console
+    return environment.current.console("stderr")
 
 
 def out_console():
-    global _out_console
-    if _out_console is None:
-        from rich.console import Console
-
-        _out_console = Console(highlight=False)
-    return _out_console
-
-
-QUIET = {"on": False}
+    return environment.current.console("stdout")
 
 
 def notice(text: str) -> None:
     """A line for the human on stderr (suppressed by --quiet)."""
-    if not QUIET["on"]:
+    if not environment.current.quiet:
         print(f"memcli: {text}", file=sys.stderr)
 
 
@@ -118,7 +104,7 @@ def pager(*, enabled: bool = True):
 @contextmanager
 def progress(description: str, *, enabled: bool = True):
     """Yields a callback(done, total). A bar on a terminal's stderr, silent otherwise."""
-    if not enabled or QUIET["on"] or not sys.stderr.isatty() or os.environ.get("CI"):
+    if not enabled or environment.current.quiet or not sys.stderr.isatty() or os.environ.get("CI"):
         yield lambda done, total: None
         return
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn

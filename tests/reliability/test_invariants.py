@@ -408,7 +408,6 @@ def test_memory_vectors_record_their_model_and_a_rebuild_replaces_them(cli, db_p
 
 def embeddings_name():
     from memcli import embeddings
-
     from memcli.settings import Settings
 
     settings = Settings.resolve()
