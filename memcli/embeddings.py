@@ -196,7 +196,11 @@ def _quiet_fastembed() -> None:
         pass
 
 
+# the models loaded in this process, most recent last. At most two: a program (or a test
+# suite) that opens many memories, each with the bundled model assembled in its own home,
+# kept an ONNX session (~100 MB) per folder before and grew past 13 GB
 _LOADED: dict[tuple, Embedder] = {}
+KEEP_LOADED = 2
 
 
 def load(spec: ModelSpec | None = None, notice=None) -> Embedder:
@@ -204,6 +208,8 @@ def load(spec: ModelSpec | None = None, notice=None) -> Embedder:
     costs ~1.5 s)."""
     spec = spec or resolve()
     key = (spec.name, str(spec.path))
-    if key not in _LOADED:
-        _LOADED[key] = FastEmbedder(spec, notice=notice)
-    return _LOADED[key]
+    model = _LOADED.pop(key, None) or FastEmbedder(spec, notice=notice)
+    _LOADED[key] = model
+    while len(_LOADED) > KEEP_LOADED:
+        _LOADED.pop(next(iter(_LOADED)))
+    return model
