@@ -39,9 +39,54 @@ COMMAND_METHODS = {
     ("observe",): "observe",
     ("reflect",): "reflect",
     ("embed",): "embed_missing",
+    ("add",): "add_message",
+    ("tokens",): "token_report",
+    ("ask",): "chat_session",
+    ("chat",): "chat_session",
+    ("threads", "clone"): "clone_thread",
+    ("threads", "rename"): "rename_thread",
+    ("threads", "delete"): "delete_thread",
+    ("messages", "delete"): "delete_messages",
+    ("facts", "edit"): "update_memory",
+    ("facts", "delete"): "delete_memory",
+    ("facts", "extract"): "extract_memories",
+    ("facts", "export"): "export_memories",
+    ("facts", "import"): "import_memories",
+    ("facts", "history"): "memory_history",
+    ("facts", "show"): "get_memory",
+    ("working-memory", "show"): "get_working_memory",
+    ("working-memory", "set"): "set_working_memory",
+    ("working-memory", "clear"): "clear_working_memory",
+    ("working-memory", "history"): "working_memory_history",
+    ("observations", "show"): "get_observations",
+    ("observations", "history"): "observation_history",
+    ("threads", "lineage"): "get_clone_history",
+    ("db", "copy"): "copy_to",
+    ("db", "backup"): "backup",
+    ("db", "stats"): "stats",
+    ("db", "doctor"): "doctor",
+    ("db", "optimize"): "optimize",
+    ("db", "vacuum"): "vacuum",
+    ("db", "delete-resource"): "delete_resource",
+}
+# commands with no Memory method behind their options, each with why
+NO_CORE_CALL = {
+    ("threads", "show"): "its --limit is the page a terminal shows (50), list_messages has no page size",
+    ("mcp",): "builds the MCP server; its tools are checked above",
+    ("db", "path"): "prints the setting",
+    ("db", "extension"): "prints sqlite-vec's path",
+    ("models", "status"): "embedding_status() takes no options",
+    ("models", "list"): "embedding_models() takes no options",
+    ("working-memory", "edit"): "opens $EDITOR, then set_working_memory",
+    ("working-memory", "schema"): "set_working_memory_schema(schema) has no defaults",
+    ("config", "path"): "the config file, not the memory",
+    ("config", "show"): "the config file, not the memory",
+    ("config", "get"): "the config file, not the memory",
+    ("config", "set"): "the config file, not the memory",
+    ("config", "unset"): "the config file, not the memory",
 }
 # a face's name for a core parameter
-ALIASES = {"resource": "resource_id", "thread": "thread_id", "k": "top_k", "last": "last"}
+ALIASES = {"resource": "resource_id", "thread": "thread_id", "source_format": "format", "fmt": "format"}
 
 
 def _core_defaults(method: str) -> dict:
@@ -80,6 +125,24 @@ def _command(path: tuple[str, ...]):
     for part in path:
         command = command.commands[part]
     return command
+
+
+def test_every_cli_command_is_checked_or_says_why_not():
+    import click
+
+    root = typer.main.get_command(make_app())
+    found = set()
+
+    def walk(command, path):
+        if isinstance(command, click.Group):
+            for name, sub in command.commands.items():
+                if not sub.hidden:
+                    walk(sub, (*path, name))
+        else:
+            found.add(path)
+
+    walk(root, ())
+    assert found - set(COMMAND_METHODS) - set(NO_CORE_CALL) == set(), "map a new command to its Memory method"
 
 
 @pytest.mark.parametrize("path", list(COMMAND_METHODS), ids=" ".join)
