@@ -57,6 +57,7 @@ class Key:
     kind: type = str  # str, int, float or bool: checked on `config set` and when read
     minimum: float | None = None
     choices: tuple[str, ...] | None = None
+    fallback_env: tuple[str, ...] = ()  # read after the config file (other tools' variables)
 
 
 KNOWN: dict[str, Key] = {
@@ -64,7 +65,12 @@ KNOWN: dict[str, Key] = {
     "resource": Key("MEMCLI_RESOURCE", None, "default --resource (unset: 'default', owners unchecked)"),
     "embedding_model": Key("MEMCLI_EMBEDDING_MODEL", None, "fastembed model name"),
     "embedding_model_path": Key("MEMCLI_EMBEDDING_MODEL_PATH", None, "local folder with the model's files"),
-    "api_base": Key("MEMCLI_API_BASE", None, "base URL of an OpenAI-compatible endpoint"),
+    "api_base": Key(
+        "MEMCLI_API_BASE",
+        None,
+        "base URL of an OpenAI-compatible endpoint (else OPENAI_BASE_URL or OPENAI_API_BASE)",
+        fallback_env=("OPENAI_BASE_URL", "OPENAI_API_BASE"),
+    ),
     "llm.client": Key(
         "MEMCLI_LLM_CLIENT",
         "auto",
@@ -155,6 +161,10 @@ def resolve(key: str) -> tuple[Any, str]:
     if value is not None:
         where = f"config ({config_path()})"
         return check(key, value, where), where
+    for name in spec.fallback_env:
+        if os.environ.get(name):
+            where = f"environment ({name})"
+            return check(key, os.environ[name], where), where
     return spec.default, "default"
 
 

@@ -163,7 +163,12 @@ class RetryingLLM:
         """Worth another try (besides status codes in RETRYABLE and cut streams)."""
         raise NotImplementedError
 
+    def _preflight(self) -> None:
+        """Refuse at once, with one line naming what to set, a call that cannot succeed
+        (a missing API key): nothing is sent, nothing retried."""
+
     def complete(self, messages, *, tools=None, on_token=None) -> Reply:
+        self._preflight()
         attempt = 0
         while True:
             attempt += 1
@@ -205,6 +210,21 @@ class RetryingLLM:
 
 class LiteLLM(RetryingLLM):
     """Every provider litellm knows (imported on the first call: ~2.5 s)."""
+
+    def _preflight(self) -> None:
+        if self.api_base or self.api_key:
+            return  # a server of one's own may need no key
+        provider = self.model.split("/", 1)[0]
+        missing = [
+            k
+            for k in self._litellm().validate_environment(model=self.model).get("missing_keys") or []
+            if k.endswith(("_KEY", "_TOKEN"))
+        ]
+        if missing:
+            raise ModelError(
+                f"model {self.model} needs {' and '.join(missing)} set for {provider} "
+                "(or MEMCLI_API_BASE for a server of your own); nothing was sent"
+            )
 
     def _litellm(self):
         from memcli.envscope import scoped_env

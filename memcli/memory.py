@@ -164,8 +164,9 @@ class Memory(
         if self._llm_factory is not None:
             return self._llm_factory(name)
         base, timeout, backoff = self.settings.api_base, self.settings.timeout, self.settings.llm_backoff
-        if base and name.startswith("openai/") and self.settings.llm_client != "litellm":
-            from memcli.openai_compat import OpenAICompatible  # no litellm import: seconds saved
+        if name.startswith("openai/") and self.settings.llm_client != "litellm":
+            # every OpenAI-compatible endpoint, OpenAI's own included, without importing litellm
+            from memcli.openai_compat import OpenAICompatible
 
             return OpenAICompatible(
                 name, api_base=base, timeout=timeout, backoff=backoff, notice=self._notice

@@ -12,7 +12,9 @@ It is used for `openai/...` models when an api_base is set, unless
 import json
 import os
 
-from memcli.llm import Reply, RetryingLLM, ToolCall, _Truncated
+from memcli.llm import ModelError, Reply, RetryingLLM, ToolCall, _Truncated
+
+OPENAI_API = "https://api.openai.com/v1"  # OpenAI itself, when no other endpoint is set
 
 
 class HTTPStatusError(Exception):
@@ -46,14 +48,24 @@ class OpenAICompatible(RetryingLLM):
             body["stream_options"] = {"include_usage": True}
         return body
 
+    def _preflight(self) -> None:
+        if (self.api_base or OPENAI_API).rstrip("/") == OPENAI_API and not self._key():
+            raise ModelError(
+                f"model {self.model} needs OPENAI_API_KEY set for OpenAI (or MEMCLI_API_BASE / "
+                "OPENAI_BASE_URL for an OpenAI-compatible server); nothing was sent"
+            )
+
+    def _key(self) -> str | None:
+        return self.api_key or os.environ.get("OPENAI_API_KEY")
+
     def _headers(self) -> dict:
-        key = self.api_key or os.environ.get("OPENAI_API_KEY")
+        key = self._key()
         return {"Authorization": f"Bearer {key}"} if key else {}
 
     def _call(self, messages, tools, on_token, emitted) -> Reply:
         import httpx
 
-        url = (self.api_base or "").rstrip("/") + "/chat/completions"
+        url = (self.api_base or OPENAI_API).rstrip("/") + "/chat/completions"
         body = self._request(messages, tools, stream=on_token is not None)
         timeout = httpx.Timeout(self.timeout)
         with httpx.Client(timeout=timeout) as client:
