@@ -86,7 +86,8 @@ class TurnResult:
     usage: dict = field(default_factory=dict)
     memory_updated: bool = False
     title: str | None = None
-    notices: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)  # warnings: something did not happen
+    info: list[str] = field(default_factory=list)  # what memory did besides the reply
 
 
 class ChatSession:
@@ -215,10 +216,11 @@ class ChatSession:
                 ]
             )
         title = self._title(prompt) if s.titles and first_exchange else None
+        info: list[str] = []
         if s.observational and s.memory:
-            notices += self._maintain_observations()
+            info += self._maintain_observations(notices)
         if s.extract_memories and s.memory:
-            notices += self._extract_memories()
+            info += self._extract_memories(notices)
         return TurnResult(
             reply.content,
             plan,
@@ -227,6 +229,7 @@ class ChatSession:
             updated,
             title,
             list(dict.fromkeys(notices)),
+            info,
         )
 
     def _save_prompt(self, prompt: str, notices: list[str]) -> tuple[Message, bool]:
@@ -283,12 +286,12 @@ class ChatSession:
         reply.usage = usage
         return reply, updated
 
-    def _maintain_observations(self) -> list[str]:
+    def _maintain_observations(self, warnings: list[str]) -> list[str]:
         """Observe and reflect when thresholds are crossed (after the reply went out),
         with the observation and reflection models of the settings.
         A failure here never loses the turn; it is reported and retried next turn."""
         s = self.settings
-        notes = []
+        notes: list[str] = []
         try:
             done = self.memory.observe(
                 thread_id=s.thread_id, threshold=s.observation_tokens, model=s.observation_model
@@ -299,15 +302,16 @@ class ChatSession:
             if reflected.generation is not None:
                 notes.append(f"condensed the observation log to {reflected.after_tokens} tokens")
         except MemcliError as exc:
-            notes.append(f"observational memory skipped this turn: {exc}")
+            warnings.append(f"observational memory skipped this turn: {exc}")
         return notes
 
-    def _extract_memories(self) -> list[str]:
-        """Facts from this turn (after the reply went out); a failure is reported, not raised."""
+    def _extract_memories(self, warnings: list[str]) -> list[str]:
+        """Facts from this turn (after the reply went out); a failure is a warning, not raised."""
         try:
             done = self.memory.extract_memories(thread_id=self.settings.thread_id)
         except MemcliError as exc:
-            return [f"facts extraction skipped this turn: {exc}"]
+            warnings.append(f"facts extraction skipped this turn: {exc}")
+            return []
         changed = len(done.added) + len(done.updated) + len(done.deleted)
         return [f"facts memory: {changed} changes"] if changed else []
 

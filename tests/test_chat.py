@@ -239,3 +239,24 @@ def test_chat_session_carries_working_memory_and_other_threads(cli, llm_server, 
     assert "Miso the cat" in text  # working memory written in the first turn
     assert "vegetarian" in text and "remembered from earlier" in text  # recalled from the 2024 trip thread
     assert last[-1]["content"] == "where can my sister eat in Porto?"
+
+
+def test_ask_ends_its_line_and_tells_notices_from_warnings(proc, llm_server, monkeypatch):
+    """#25: the reply's line ends before anything lands on stderr, what memory did is a
+    notice (silenced by --quiet), and only what did not happen is a warning."""
+    import json as _json
+
+    from fake_llm import reply
+
+    monkeypatch.setenv("MEMCLI_EXTRACT_MEMORIES", "true")
+    llm_server.script(
+        [reply("Noted."), reply(_json.dumps({"memory": [{"event": "ADD", "text": "Lives in Porto"}]}))]
+    )
+    r = proc("ask", "I live in Porto", "-t", "t", "--no-title")
+    assert r.code == 0 and r.out == "Noted.\n", r.out
+    assert "memcli: facts memory: 1 changes" in r.err and "warning: facts memory" not in r.err, r.err
+    llm_server.script(
+        [reply("Sure."), reply(_json.dumps({"memory": [{"event": "ADD", "text": "Has a cat"}]}))]
+    )
+    quiet = proc("-q", "ask", "I have a cat", "-t", "t", "--no-title")
+    assert quiet.code == 0 and "facts memory" not in quiet.err, quiet.err

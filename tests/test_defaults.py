@@ -194,3 +194,11 @@ def test_pinning_lives_in_memory(tmp_path):
             with pytest.raises(InputError, match="serves resource alice only"):
                 call()
         assert [t.id for t in mem.list_threads()] == ["t"]
+
+
+def test_chat_and_ask_take_the_same_session_options():
+    """#25: `chat` lacked --title-model although `ask` had it; what means the same is spelled
+    the same on both (ask adds only its one-shot outputs)."""
+    ask = {p.name for p in _command(("ask",)).params}
+    chat = {p.name for p in _command(("chat",)).params}
+    assert ask - chat == {"prompt", "show_context", "as_json"} and chat - ask == set()

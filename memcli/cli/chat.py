@@ -29,6 +29,10 @@ MaxContextOpt = Annotated[
 ]
 NoMemoryOpt = Annotated[bool, typer.Option("--no-memory", help="A plain call: no history, recall or memory.")]
 NoTitleOpt = Annotated[bool, typer.Option("--no-title", help="Do not title new threads.")]
+TitleModelOpt = Annotated[
+    str | None,
+    typer.Option("--title-model", help="Model for thread titles (default: title.model, else --model)."),
+]
 
 
 def session_options(thread, cont, resource, system, max_context, no_memory, no_title=False, title_model=None):
@@ -59,7 +63,7 @@ def ask(
     max_context: MaxContextOpt = None,
     no_memory: NoMemoryOpt = False,
     no_title: NoTitleOpt = False,
-    title_model: Annotated[str | None, typer.Option("--title-model", help="Model for titles.")] = None,
+    title_model: TitleModelOpt = None,
     show_context: Annotated[
         bool, typer.Option("--show-context", help="Print to stderr exactly what is sent.")
     ] = False,
@@ -88,8 +92,13 @@ def ask(
                 sys.stdout.flush()
 
         result = session.send(text, on_token=on_token)
+    if not as_json:  # end the reply's line before any notice lands on stderr
+        sys.stdout.write(("" if streamed else result.reply) + "\n")
+        sys.stdout.flush()
     for notice in result.notices:
         output.warn(notice)
+    for line in result.info:
+        output.notice(line)
     if as_json:
         output.write_json(
             {
@@ -101,10 +110,6 @@ def ask(
                 "context": result.plan.to_dict(),
             }
         )
-    elif not streamed:
-        sys.stdout.write(result.reply)
-    if not as_json:
-        sys.stdout.write("\n")
 
 
 def tokens(

@@ -18,6 +18,7 @@ from memcli.cli.chat import (
     ResourceOpt,
     SystemOpt,
     ThreadOpt,
+    TitleModelOpt,
 )
 from memcli.cli.common import open_memory
 
@@ -59,6 +60,7 @@ def chat(
     max_context: MaxContextOpt = None,
     no_memory: NoMemoryOpt = False,
     no_title: NoTitleOpt = False,
+    title_model: TitleModelOpt = None,
 ) -> None:
     """Chat in the terminal with a model that remembers (Ctrl-D or /exit to leave)."""
     from memcli.cli.chat import session_options
@@ -67,7 +69,7 @@ def chat(
     tty = sys.stdin.isatty() and sys.stdout.isatty()
     with open_memory(model=model) as mem:
         session = mem.chat_session(
-            **session_options(thread, cont, resource, system, max_context, no_memory, no_title)
+            **session_options(thread, cont, resource, system, max_context, no_memory, no_title, title_model)
         )
         s = session.settings
         if tty:
@@ -118,6 +120,8 @@ def _turn(session, text: str, tty: bool) -> None:
                 live.update(Markdown(result.reply))
     for notice in result.notices:
         output.warn(notice)
+    for line in result.info:
+        output.notice(line)
     if result.title:
         output.notice(f"thread titled: {result.title}")
 
