@@ -21,6 +21,7 @@ import os
 import shutil
 import socket
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
@@ -201,6 +202,7 @@ def _quiet_fastembed() -> None:
 # kept an ONNX session (~100 MB) per folder before and grew past 13 GB
 _LOADED: dict[tuple, Embedder] = {}
 KEEP_LOADED = 2
+_LOADING = threading.Lock()
 
 
 def load(spec: ModelSpec | None = None, notice=None) -> Embedder:
@@ -208,8 +210,9 @@ def load(spec: ModelSpec | None = None, notice=None) -> Embedder:
     costs ~1.5 s)."""
     spec = spec or resolve()
     key = (spec.name, str(spec.path))
-    model = _LOADED.pop(key, None) or FastEmbedder(spec, notice=notice)
-    _LOADED[key] = model
-    while len(_LOADED) > KEEP_LOADED:
-        _LOADED.pop(next(iter(_LOADED)))
-    return model
+    with _LOADING:  # forty MCP tool calls at once loaded forty ONNX sessions (4.5 GB)
+        model = _LOADED.pop(key, None) or FastEmbedder(spec, notice=notice)
+        _LOADED[key] = model
+        while len(_LOADED) > KEEP_LOADED:
+            _LOADED.pop(next(iter(_LOADED)))
+        return model

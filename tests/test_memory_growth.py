@@ -15,3 +15,31 @@ def test_many_memories_keep_at_most_two_models(tmp_path, monkeypatch):
             mem.add_message("hello there", thread_id="t", resource_id="r")
     gc.collect()
     assert len(embeddings._LOADED) <= embeddings.KEEP_LOADED
+
+
+def test_parallel_first_uses_load_the_model_once(tmp_path, monkeypatch):
+    """Forty MCP tool calls at once each loaded their own ONNX session (4.5 GB)."""
+    import threading
+
+    made = []
+    real = embeddings.FastEmbedder.__init__
+
+    def counting(self, *args, **kwargs):
+        made.append(1)
+        real(self, *args, **kwargs)
+
+    monkeypatch.setattr(embeddings.FastEmbedder, "__init__", counting)
+    monkeypatch.setattr(embeddings, "_LOADED", {})
+    start = threading.Barrier(8)
+    with Memory(tmp_path / "m.db") as mem:
+
+        def first_use():
+            start.wait()
+            mem.embedder()
+
+        workers = [threading.Thread(target=first_use) for _ in range(8)]
+        for w in workers:
+            w.start()
+        for w in workers:
+            w.join()
+    assert len(made) == 1
