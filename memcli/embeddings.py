@@ -209,7 +209,9 @@ def load(spec: ModelSpec | None = None, notice=None) -> Embedder:
     """The model (default: the bundled one), loaded once per process (an ONNX session
     costs ~1.5 s)."""
     spec = spec or resolve()
-    key = (spec.name, str(spec.path))
+    # the bundled model is the same file wherever a home assembled it (sha-256 checked):
+    # one session for all of them
+    key = (spec.name, "bundled" if spec.source == "bundled" else str(spec.path))
     with _LOADING:  # forty MCP tool calls at once loaded forty ONNX sessions (4.5 GB)
         model = _LOADED.pop(key, None) or FastEmbedder(spec, notice=notice)
         _LOADED[key] = model

@@ -43,3 +43,16 @@ def test_parallel_first_uses_load_the_model_once(tmp_path, monkeypatch):
         for w in workers:
             w.join()
     assert len(made) == 1
+
+
+def test_the_bundled_model_is_loaded_once_for_every_home(tmp_path, monkeypatch):
+    """Each home assembles the bundled model in its own folder; it is one model all the same."""
+    monkeypatch.setattr(embeddings, "_LOADED", {})
+    for name in ("MEMCLI_EMBEDDING_MODEL", "MEMCLI_EMBEDDING_MODEL_PATH"):
+        monkeypatch.delenv(name, raising=False)
+    loaded = set()
+    for i in range(3):
+        monkeypatch.setenv("MEMCLI_HOME", str(tmp_path / f"home{i}"))
+        with Memory(tmp_path / f"m{i}.db") as mem:
+            loaded.add(id(mem.embedder()))
+    assert len(loaded) == 1 and len(embeddings._LOADED) == 1
