@@ -106,18 +106,19 @@ def _turn(session, text: str, tty: bool) -> None:
         sys.stdout.write("\n")
     else:
         from rich.live import Live
-        from rich.markdown import Markdown
+
+        from memcli.cli.faithful_markdown import faithful_markdown
 
         parts: list[str] = []
-        with Live(Markdown(""), console=output.out_console(), refresh_per_second=12) as live:
+        with Live(faithful_markdown(""), console=output.out_console(), refresh_per_second=12) as live:
 
             def on_token(token: str) -> None:
                 parts.append(token)
-                live.update(Markdown("".join(parts)))
+                live.update(faithful_markdown("".join(parts)))
 
             result = session.send(text, on_token=on_token)
             if not parts:
-                live.update(Markdown(result.reply))
+                live.update(faithful_markdown(result.reply))
     for notice in result.notices:
         output.warn(notice)
     for line in result.info:
