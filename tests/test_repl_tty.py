@@ -62,3 +62,29 @@ def test_ctrl_c_cancels_the_reply_and_the_session_goes_on(llm_server):
         if proc.poll() is None:
             proc.kill()
         os.close(main)
+
+
+def test_an_html_reply_is_shown_as_sent_on_a_terminal(llm_server):
+    """#25: `<div class="card">Hello</div>` vanished from the screen and `<b>` was stripped."""
+    llm_server.script([reply('Here:\n\n<div class="card">Hello</div>\n\nand <b>bold</b>.')])
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memcli", "chat", "-r", "alice", "-t", "tty-2", "--no-title"],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "100"},
+        preexec_fn=_controlling_terminal,
+    )
+    os.close(child)
+    try:
+        _read_until(main, b"/help for commands")
+        os.write(main, b"show me a card\r")
+        seen = _read_until(main, b"<b>bold</b>")
+        assert b'<div class="card">Hello</div>' in seen
+        os.write(main, b"/exit\r")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
