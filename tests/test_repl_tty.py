@@ -88,3 +88,51 @@ def test_an_html_reply_is_shown_as_sent_on_a_terminal(llm_server):
         if proc.poll() is None:
             proc.kill()
         os.close(main)
+
+
+def _chat_session(*args):
+    main, child = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "memcli", "chat", "-r", "alice", "--no-title", *args],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        # a pty answers no cursor-position request; a real terminal does
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "100", "PROMPT_TOOLKIT_NO_CPR": "1"},
+        preexec_fn=_controlling_terminal,
+    )
+    os.close(child)
+    return proc, main
+
+
+def test_history_line_editing_and_completion_across_sessions(llm_server, home):
+    """#25: arrow keys printed ^[[A; now Up recalls the last message of an earlier session,
+    Emacs keys edit the line, Tab completes a slash command; the history file is 0600."""
+    llm_server.script([reply("first answer"), reply("second answer"), reply("third answer")])
+    proc, main = _chat_session("-t", "hist")
+    try:
+        _read_until(main, b"/help for commands")
+        os.write(main, b"remember the blue door\r")
+        _read_until(main, b"first answer")
+        os.write(main, b"/exit\r")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        os.close(main)
+    proc, main = _chat_session("-t", "hist")
+    try:
+        _read_until(main, b"/help for commands")
+        os.write(main, b"\x1b[A\x1b[A")  # Up, Up: past the last session's /exit to its message
+        os.write(main, b"\x01again: \r")  # Ctrl-A (start of line), type, Enter
+        _read_until(main, b"second answer")
+        os.write(main, b"/tok\t\r")  # Tab completes /tokens
+        _read_until(main, b"window")
+        os.write(main, b"/exit\r")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
+    sent = [r["messages"][-1]["content"] for r in llm_server.requests if r.get("messages")]
+    assert "again: remember the blue door" in sent, sent
+    history = home / "chat-history"
+    assert history.stat().st_mode & 0o777 == 0o600 and b"remember the blue door" in history.read_bytes()

@@ -7,6 +7,7 @@ Ctrl-C cancels the reply being written, not the session; Ctrl-D or /exit ends it
 
 import json
 import sys
+from collections.abc import Callable
 
 from memcli.cli import output
 from memcli.cli.chat import (
@@ -29,12 +30,15 @@ HELP = """/help            this help
 /recall QUERY    search memory
 /thread          the current thread
 /context         exactly what the last request sent
-\"\"\"              start or end a multi-line message"""
+\"\"\"              start or end a multi-line message
+Up/Down          earlier messages (kept between sessions); Ctrl-R searches them
+Tab              complete a slash command or a thread id; Emacs keys edit the line"""
 
 
-def _read_message(prompt: str) -> str | None:
+def _read_message(prompt: str, read_line=input) -> str | None:
+    """One message: a line, or the lines between two lines of three double quotes."""
     try:
-        line = input(prompt)
+        line = read_line(prompt)
     except EOFError:
         return None
     if line.strip() != '"""':
@@ -42,7 +46,7 @@ def _read_message(prompt: str) -> str | None:
     lines = []
     while True:
         try:
-            more = input("... ")
+            more = read_line("... ")
         except EOFError:
             break
         if more.strip() == '"""':
@@ -77,9 +81,14 @@ def chat(
             output.notice(
                 f"chatting with {session.llm.model} as {s.resource_id} in {where}; /help for commands"
             )
+        read_line: Callable[[str], str] = input
+        if tty:
+            from memcli.cli import line_editor
+
+            read_line = line_editor.reader(mem.complete_ids("threads", ""))
         while True:
             try:
-                text = _read_message("> " if tty else "")
+                text = _read_message("> " if tty else "", read_line)
             except KeyboardInterrupt:
                 print("\n(use /exit or Ctrl-D to leave)", file=sys.stderr)
                 continue
