@@ -97,6 +97,9 @@ KNOWN: dict[str, Key] = {
     ),
     "reflection.model": Key(None, None, "model for the Reflector (default: model)"),
     "title.model": Key(None, None, "model that titles new threads (default: model)"),
+    "chat.plain": Key(
+        "MEMCLI_PLAIN", False, "chat prints replies as plain text (no Markdown) even on a terminal", bool
+    ),
     "memories.extract": Key(
         "MEMCLI_EXTRACT_MEMORIES", False, "extract facts memories after each chat turn", bool
     ),

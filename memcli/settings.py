@@ -32,6 +32,7 @@ _KEYS = {
     "embedding_model": "embedding_model",
     "embedding_model_path": "embedding_model_path",
     "memories_extract": "memories.extract",
+    "chat_plain": "chat.plain",
 }
 
 
@@ -55,6 +56,7 @@ class Settings:
     embedding_model: str | None = None  # None: the bundled model when installed
     embedding_model_path: str | None = None  # a local folder with its files
     memories_extract: bool = False
+    chat_plain: bool = False  # chat replies as plain text even on a terminal
     # only `resource` may be named: Memory refuses any other (memcli mcp --resource R)
     pinned: bool = False
 

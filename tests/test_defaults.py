@@ -201,4 +201,5 @@ def test_chat_and_ask_take_the_same_session_options():
     the same on both (ask adds only its one-shot outputs)."""
     ask = {p.name for p in _command(("ask",)).params}
     chat = {p.name for p in _command(("chat",)).params}
-    assert ask - chat == {"prompt", "show_context", "as_json"} and chat - ask == set()
+    # ask prints plain text always (it scripts); chat renders Markdown on a terminal unless --plain
+    assert ask - chat == {"prompt", "show_context", "as_json"} and chat - ask == {"plain"}

@@ -136,3 +136,30 @@ def test_history_line_editing_and_completion_across_sessions(llm_server, home):
     assert "again: remember the blue door" in sent, sent
     history = home / "chat-history"
     assert history.stat().st_mode & 0o777 == 0o600 and b"remember the blue door" in history.read_bytes()
+
+
+def test_plain_output_on_a_terminal_keeps_the_markdown_as_sent(llm_server, monkeypatch):
+    """#25: --plain (or chat.plain / MEMCLI_PLAIN) prints the reply's text as the model
+    sent it, asterisks and all, even on a terminal."""
+    llm_server.script([reply("some **bold** words"), reply("more **bold** words")])
+    proc, main = _chat_session("-t", "plain-1", "--plain")
+    try:
+        _read_until(main, b"/help for commands")
+        os.write(main, b"hello\r")
+        _read_until(main, b"some **bold** words")
+        os.write(main, b"/exit\r")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        os.close(main)
+    monkeypatch.setenv("MEMCLI_PLAIN", "true")
+    proc, main = _chat_session("-t", "plain-2")
+    try:
+        _read_until(main, b"/help for commands")
+        os.write(main, b"hello\r")
+        _read_until(main, b"more **bold** words")
+        os.write(main, b"/exit\r")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)

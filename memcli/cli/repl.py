@@ -8,6 +8,9 @@ Ctrl-C cancels the reply being written, not the session; Ctrl-D or /exit ends it
 import json
 import sys
 from collections.abc import Callable
+from typing import Annotated
+
+import typer
 
 from memcli.cli import output
 from memcli.cli.chat import (
@@ -65,13 +68,21 @@ def chat(
     no_memory: NoMemoryOpt = False,
     no_title: NoTitleOpt = False,
     title_model: TitleModelOpt = None,
+    plain: Annotated[
+        bool | None,
+        typer.Option(
+            "--plain/--markdown",
+            help="Replies as plain text, or rendered Markdown (default: chat.plain, else Markdown on a terminal).",
+        ),
+    ] = None,
 ) -> None:
     """Chat in the terminal with a model that remembers (Ctrl-D or /exit to leave)."""
     from memcli.cli.chat import session_options
     from memcli.errors import MemcliError
 
     tty = sys.stdin.isatty() and sys.stdout.isatty()
-    with open_memory(model=model) as mem:
+    with open_memory(model=model, chat_plain=plain) as mem:
+        plain = mem.settings.chat_plain
         session = mem.chat_session(
             **session_options(thread, cont, resource, system, max_context, no_memory, no_title, title_model)
         )
@@ -102,7 +113,7 @@ def chat(
                     break
                 continue
             try:
-                _turn(session, text, tty)
+                _turn(session, text, tty and not plain)
             except KeyboardInterrupt:
                 print("\n(reply cancelled)", file=sys.stderr)
             except MemcliError as exc:
