@@ -33,18 +33,24 @@ def _controlling_terminal():
     fcntl.ioctl(0, termios.TIOCSCTTY, 0)
 
 
-def test_ctrl_c_cancels_the_reply_and_the_session_goes_on(llm_server):
-    llm_server.script([slow(30, reply("too late")), reply("second answer"), reply("a title")])
+def _chat_session(*args):
     main, child = pty.openpty()
     proc = subprocess.Popen(
-        [sys.executable, "-m", "memcli", "chat", "-r", "alice", "-t", "tty-1", "--no-title"],
+        [sys.executable, "-m", "memcli", "chat", "-r", "alice", "--no-title", *args],
         stdin=child,
         stdout=child,
         stderr=child,
-        env={**os.environ, "TERM": "xterm", "COLUMNS": "100"},
+        # a pty answers no cursor-position request; a real terminal does
+        env={**os.environ, "TERM": "xterm", "COLUMNS": "100", "PROMPT_TOOLKIT_NO_CPR": "1"},
         preexec_fn=_controlling_terminal,
     )
     os.close(child)
+    return proc, main
+
+
+def test_ctrl_c_cancels_the_reply_and_the_session_goes_on(llm_server):
+    llm_server.script([slow(30, reply("too late")), reply("second answer"), reply("a title")])
+    proc, main = _chat_session("-t", "tty-1")
     try:
         _read_until(main, b"/help for commands")
         os.write(main, b"hello\r")
@@ -67,16 +73,7 @@ def test_ctrl_c_cancels_the_reply_and_the_session_goes_on(llm_server):
 def test_an_html_reply_is_shown_as_sent_on_a_terminal(llm_server):
     """#25: `<div class="card">Hello</div>` vanished from the screen and `<b>` was stripped."""
     llm_server.script([reply('Here:\n\n<div class="card">Hello</div>\n\nand <b>bold</b>.')])
-    main, child = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "memcli", "chat", "-r", "alice", "-t", "tty-2", "--no-title"],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        env={**os.environ, "TERM": "xterm", "COLUMNS": "100"},
-        preexec_fn=_controlling_terminal,
-    )
-    os.close(child)
+    proc, main = _chat_session("-t", "tty-2")
     try:
         _read_until(main, b"/help for commands")
         os.write(main, b"show me a card\r")
@@ -88,21 +85,6 @@ def test_an_html_reply_is_shown_as_sent_on_a_terminal(llm_server):
         if proc.poll() is None:
             proc.kill()
         os.close(main)
-
-
-def _chat_session(*args):
-    main, child = pty.openpty()
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "memcli", "chat", "-r", "alice", "--no-title", *args],
-        stdin=child,
-        stdout=child,
-        stderr=child,
-        # a pty answers no cursor-position request; a real terminal does
-        env={**os.environ, "TERM": "xterm", "COLUMNS": "100", "PROMPT_TOOLKIT_NO_CPR": "1"},
-        preexec_fn=_controlling_terminal,
-    )
-    os.close(child)
-    return proc, main
 
 
 def test_history_line_editing_and_completion_across_sessions(llm_server, home):
