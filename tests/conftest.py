@@ -352,3 +352,32 @@ def mcp_session(body, *args: str, env: dict | None = None, errlog=None):
                     return await body(session)
 
     return asyncio.run(run())
+
+
+def race_on_the_model(llm_server, answer: dict, work) -> tuple[list, list]:
+    """Two threads run work() at once; both model requests are in flight (each read the
+    same state) before either is answered. Returns (results, errors)."""
+    import threading
+
+    from fake_llm import gate
+
+    go = threading.Event()
+    llm_server.script([gate(go, answer), gate(go, answer)])
+    results: list = []
+    errors: list = []
+
+    def run():
+        try:
+            results.append(work())
+        except Exception as exc:  # noqa: BLE001
+            errors.append(exc)
+
+    workers = [threading.Thread(target=run) for _ in range(2)]
+    for w in workers:
+        w.start()
+    while len(llm_server.requests) < 2 and all(w.is_alive() for w in workers):
+        threading.Event().wait(0.01)  # an event wait, not a sleep: polled until both arrive
+    go.set()
+    for w in workers:
+        w.join()
+    return results, errors

@@ -8,6 +8,7 @@ import subprocess
 import sys
 import termios
 import time
+from contextlib import contextmanager
 
 from fake_llm import reply, slow
 
@@ -48,11 +49,24 @@ def _chat_session(*args):
     return proc, main
 
 
-def test_ctrl_c_cancels_the_reply_and_the_session_goes_on(llm_server):
-    llm_server.script([slow(30, reply("too late")), reply("second answer"), reply("a title")])
-    proc, main = _chat_session("-t", "tty-1")
+@contextmanager
+def _chat(*args):
+    """A `memcli chat` on a pty, past its banner; /exit and a clean exit when the block ends."""
+    proc, main = _chat_session(*args)
     try:
         _read_until(main, b"/help for commands")
+        yield main
+        os.write(main, b"/exit\r")
+        assert proc.wait(timeout=30) == 0
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+        os.close(main)
+
+
+def test_ctrl_c_cancels_the_reply_and_the_session_goes_on(llm_server):
+    llm_server.script([slow(30, reply("too late")), reply("second answer"), reply("a title")])
+    with _chat("-t", "tty-1") as main:
         os.write(main, b"hello\r")
         deadline = time.time() + 60
         while not llm_server.requests and time.time() < deadline:
@@ -62,58 +76,30 @@ def test_ctrl_c_cancels_the_reply_and_the_session_goes_on(llm_server):
         _read_until(main, b"reply cancelled")
         os.write(main, b"and now?\r")
         _read_until(main, b"second answer")
-        os.write(main, b"/exit\r")
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(main)
 
 
 def test_an_html_reply_is_shown_as_sent_on_a_terminal(llm_server):
     """#25: `<div class="card">Hello</div>` vanished from the screen and `<b>` was stripped."""
     llm_server.script([reply('Here:\n\n<div class="card">Hello</div>\n\nand <b>bold</b>.')])
-    proc, main = _chat_session("-t", "tty-2")
-    try:
-        _read_until(main, b"/help for commands")
+    with _chat("-t", "tty-2") as main:
         os.write(main, b"show me a card\r")
         seen = _read_until(main, b"<b>bold</b>")
         assert b'<div class="card">Hello</div>' in seen
-        os.write(main, b"/exit\r")
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(main)
 
 
 def test_history_line_editing_and_completion_across_sessions(llm_server, home):
     """#25: arrow keys printed ^[[A; now Up recalls the last message of an earlier session,
     Emacs keys edit the line, Tab completes a slash command; the history file is 0600."""
     llm_server.script([reply("first answer"), reply("second answer"), reply("third answer")])
-    proc, main = _chat_session("-t", "hist")
-    try:
-        _read_until(main, b"/help for commands")
+    with _chat("-t", "hist") as main:
         os.write(main, b"remember the blue door\r")
         _read_until(main, b"first answer")
-        os.write(main, b"/exit\r")
-        assert proc.wait(timeout=30) == 0
-    finally:
-        os.close(main)
-    proc, main = _chat_session("-t", "hist")
-    try:
-        _read_until(main, b"/help for commands")
+    with _chat("-t", "hist") as main:
         os.write(main, b"\x1b[A\x1b[A")  # Up, Up: past the last session's /exit to its message
         os.write(main, b"\x01again: \r")  # Ctrl-A (start of line), type, Enter
         _read_until(main, b"second answer")
         os.write(main, b"/tok\t\r")  # Tab completes /tokens
         _read_until(main, b"window")
-        os.write(main, b"/exit\r")
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(main)
     sent = [r["messages"][-1]["content"] for r in llm_server.requests if r.get("messages")]
     assert "again: remember the blue door" in sent, sent
     history = home / "chat-history"
@@ -124,24 +110,10 @@ def test_plain_output_on_a_terminal_keeps_the_markdown_as_sent(llm_server, monke
     """#25: --plain (or chat.plain / MEMCLI_PLAIN) prints the reply's text as the model
     sent it, asterisks and all, even on a terminal."""
     llm_server.script([reply("some **bold** words"), reply("more **bold** words")])
-    proc, main = _chat_session("-t", "plain-1", "--plain")
-    try:
-        _read_until(main, b"/help for commands")
+    with _chat("-t", "plain-1", "--plain") as main:
         os.write(main, b"hello\r")
         _read_until(main, b"some **bold** words")
-        os.write(main, b"/exit\r")
-        assert proc.wait(timeout=30) == 0
-    finally:
-        os.close(main)
     monkeypatch.setenv("MEMCLI_PLAIN", "true")
-    proc, main = _chat_session("-t", "plain-2")
-    try:
-        _read_until(main, b"/help for commands")
+    with _chat("-t", "plain-2") as main:
         os.write(main, b"hello\r")
         _read_until(main, b"more **bold** words")
-        os.write(main, b"/exit\r")
-        assert proc.wait(timeout=30) == 0
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-        os.close(main)

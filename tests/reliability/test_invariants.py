@@ -17,7 +17,7 @@ from fake_llm import reply
 
 from memcli import Memory
 
-from conftest import db_snapshot, jsonl
+from conftest import db_snapshot, jsonl, race_on_the_model
 
 ALICE = [
     {"id": "a-m1", "content": "my bank PIN is 4242", "thread_id": "a-t", "resource_id": "alice"},
@@ -646,31 +646,15 @@ def test_mcp_calls_after_postgresql_stops_fail_naming_the_server(tmp_path):
 def test_an_extract_that_lost_the_race_says_so(cli, llm_server, db_path):
     """12: two extracts read the same cursor and ask the model at once; the one that
     commits second writes nothing and says why (it reported skipped: null)."""
-    import threading
-
-    from fake_llm import gate
 
     assert cli("add", "I moved to Porto.", "-t", "t1", "-r", "alice", "--no-embed").code == 0
-    go = threading.Event()
     answer = reply(json.dumps({"memory": [{"event": "ADD", "text": "Lives in Porto"}]}))
-    llm_server.script([gate(go, answer), gate(go, answer)])
-    results, errors = [], []
 
     def extract():
-        try:
-            with Memory(db_path) as mem:
-                results.append(mem.extract_memories(resource_id="alice"))
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
+        with Memory(db_path) as mem:
+            return mem.extract_memories(resource_id="alice")
 
-    workers = [threading.Thread(target=extract) for _ in range(2)]
-    for w in workers:
-        w.start()
-    while len(llm_server.requests) < 2 and all(w.is_alive() for w in workers):
-        threading.Event().wait(0.01)  # both requests in flight: each read the same cursor
-    go.set()
-    for w in workers:
-        w.join()
+    results, errors = race_on_the_model(llm_server, answer, extract)  # each read the same cursor
     assert errors == []
     skipped = sorted(str(r.skipped) for r in results)
     assert skipped[0] == "None" and "another extraction ran meanwhile" in skipped[1], skipped

@@ -12,12 +12,12 @@ import threading
 from pathlib import Path
 
 import pytest
-from fake_llm import gate, reply
+from fake_llm import reply
 
 from memcli import Memory
 from memcli.errors import OwnershipError
 
-from conftest import jsonl
+from conftest import jsonl, race_on_the_model
 
 OBSERVED = "<observations>\n* 🔴 (10:00) noted\n</observations>\n<current-task>none</current-task>"
 
@@ -373,25 +373,12 @@ def test_two_observers_on_one_thread_never_crash(cli, llm_server, db_path):
     log moved on and writes nothing (it ended in an IntegrityError before)."""
     with Memory() as mem:
         mem.add_message("one fact", "t", "alice", embed=False)
-    go = threading.Event()
-    llm_server.script([gate(go, reply(OBSERVED)), gate(go, reply(OBSERVED))])
-    results, errors = [], []
 
     def observe():
-        try:
-            with Memory(db_path) as mem:
-                results.append(mem.observe(thread_id="t", force=True))
-        except Exception as exc:  # noqa: BLE001
-            errors.append(exc)
+        with Memory(db_path) as mem:
+            return mem.observe(thread_id="t", force=True)
 
-    workers = [threading.Thread(target=observe) for _ in range(2)]
-    for w in workers:
-        w.start()
-    while len(llm_server.requests) < 2 and all(w.is_alive() for w in workers):
-        threading.Event().wait(0.01)  # both requests in flight: each read the same log
-    go.set()
-    for w in workers:
-        w.join()
+    results, errors = race_on_the_model(llm_server, reply(OBSERVED), observe)  # each read the same log
     assert errors == []
     assert sorted(len(r.generations) for r in results) == [0, 1]
     with Memory(db_path) as mem:
