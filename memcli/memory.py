@@ -21,6 +21,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from memcli.api.archive import ArchiveAPI
+from memcli.api.browsing import BrowsingAPI
 from memcli.api.conversation import ConversationAPI
 from memcli.api.lineage import LineageAPI
 from memcli.api.maintenance import MaintenanceAPI
@@ -88,6 +89,7 @@ class Memory(
     TransferAPI,
     ArchiveAPI,
     MaintenanceAPI,
+    BrowsingAPI,
 ):
     def __init__(
         self,
@@ -263,9 +265,11 @@ class Memory(
         offset: int = 0,
         cloned_from: str | None = None,
         all_resources: bool = False,
+        search: str | None = None,
     ) -> ThreadPage:
         """A page of threads (newest first), of resource_id or the configured resource
-        ('default' without one); of every resource only with all_resources=True."""
+        ('default' without one); of every resource only with all_resources=True.
+        search matches part of a thread's id or title, case-insensitively."""
         if order_by not in ("created", "updated"):
             raise InputError(f"order_by must be created or updated, not {order_by!r}")
         if not 1 <= limit <= 1_000_000 or not 0 <= offset <= 2**62:
@@ -278,6 +282,7 @@ class Memory(
             descending=descending,
             limit=limit,
             offset=offset,
+            search=search,
         )
         return ThreadPage(threads, total, limit, offset)
 

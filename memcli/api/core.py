@@ -47,6 +47,12 @@ class MemoryCore:
     def _checked_owner(self, resource_id: str | None) -> str | None:
         raise NotImplementedError
 
+    def _pinned_check(self, resource_id: str | None) -> None:
+        raise NotImplementedError
+
+    def _shows(self, resource_id: str) -> bool:
+        raise NotImplementedError
+
     def _covered(self, resource_id: str | None, all_resources: bool = False) -> str | None:
         raise NotImplementedError
 

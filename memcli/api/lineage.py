@@ -56,11 +56,13 @@ class LineageAPI(MemoryCore):
     def get_source_thread(self, thread_id: str) -> Thread | None:
         """The thread this one was cloned from (None if not a clone or the source is gone)."""
         source = self.get_thread(thread_id, counts=False).cloned_from
-        return self.store.threads.get(source, with_counts=True) if source else None
+        found = self.store.threads.get(source, with_counts=True) if source else None
+        return found if found is not None and self._shows(found.resource_id) else None
 
     def list_clones(self, thread_id: str) -> list[Thread]:
         self.get_thread(thread_id, counts=False)
-        return self.store.threads.list(cloned_from=thread_id, descending=False, limit=1_000_000)[0]
+        clones = self.store.threads.list(cloned_from=thread_id, descending=False, limit=1_000_000)[0]
+        return [t for t in clones if self._shows(t.resource_id)]
 
     def get_clone_history(self, thread_id: str) -> list[dict]:
         """Root to this thread: [{"id", "thread" (None if deleted)}, ...]."""
@@ -70,6 +72,8 @@ class LineageAPI(MemoryCore):
         while current is not None and current not in seen:
             seen.add(current)
             thread = self.store.threads.get(current, with_counts=True)
+            if thread is not None and not self._shows(thread.resource_id):
+                break  # another resource's, to a Memory pinned to one: not shown, not named
             chain.append({"id": current, "thread": thread})
             current = thread.cloned_from if thread else None
         return list(reversed(chain))

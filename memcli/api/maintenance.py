@@ -184,5 +184,6 @@ class MaintenanceAPI(MemoryCore):
         and its history, observation logs. One transaction. Returns what was removed."""
         if not isinstance(resource_id, str) or not resource_id.strip():
             raise InputError("resource id must be a non-empty string")
+        self._pinned_check(resource_id)
         with self.store.transaction():
             return self.store.threads.delete_resource(resource_id)

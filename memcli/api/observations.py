@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from memcli.api.core import MemoryCore
-from memcli.errors import InputError
+from memcli.errors import InputError, NotFoundError
 
 
 class ObservationsAPI(MemoryCore):
@@ -72,3 +72,51 @@ class ObservationsAPI(MemoryCore):
     def observation_history(self, *, thread_id: str | None = None, resource_id: str | None = None) -> list:
         """Every generation of the log, oldest first."""
         return self.store.observations.history(*self._om_scope(resource_id, thread_id))
+
+    def observation_status(self, *, thread_id: str | None = None, resource_id: str | None = None) -> dict:
+        """How close each threshold is: unobserved messages and tokens against the Observer's
+        threshold, the active log's tokens against the Reflector's."""
+        scope, scope_id = self._om_scope(resource_id, thread_id)
+        latest = self.store.observations.latest(scope, scope_id)
+        cursor = latest.last_observed_rowid if latest and latest.last_observed_rowid else 0
+        where = {"thread_id": scope_id} if scope == "thread" else {"resource_id": scope_id}
+        messages, tokens = self.store.messages.pending_totals(cursor, **where)
+        return {
+            "scope": scope,
+            "scope_id": scope_id,
+            "generation": latest.generation if latest else None,
+            "unobserved_messages": messages,
+            "unobserved_tokens": tokens,
+            "observation_threshold": self.settings.observation_tokens,
+            "log_tokens": latest.token_count if latest else 0,
+            "reflection_threshold": self.settings.reflection_tokens,
+        }
+
+    def observation_sources(
+        self,
+        generation: int,
+        *,
+        thread_id: str | None = None,
+        resource_id: str | None = None,
+        limit: int = 100,
+        offset: int = 0,
+    ) -> list:
+        """The messages an observation generation was made from (those past the previous
+        generation's cursor, up to its own), a page at a time. A reflection condenses earlier
+        generations, not messages: it has none."""
+        scope, scope_id = self._om_scope(resource_id, thread_id)
+        if not 1 <= limit <= 10_000 or offset < 0:
+            raise InputError("limit must be 1 to 10000 and offset 0 or more")
+        history = self.store.observations.history(scope, scope_id)
+        found = [g for g in history if g.generation == generation]
+        if not found:
+            raise NotFoundError(f"no observation generation {generation} in this {scope}")
+        record = found[0]
+        if record.origin != "observation" or not record.last_observed_rowid:
+            return []
+        earlier = [g.last_observed_rowid or 0 for g in history if g.generation < generation]
+        start = max(earlier, default=0)
+        where = {"thread_id": scope_id} if scope == "thread" else {"resource_id": scope_id}
+        return self.store.messages.after(
+            start, until=record.last_observed_rowid, limit=limit, offset=offset, **where
+        )

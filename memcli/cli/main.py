@@ -137,6 +137,11 @@ COMMANDS = {
         "reflect",
         "Run the Reflector now: condense an observation log that has grown too long.",
     ),
+    "ui": (
+        "memcli.cli.ui_cmd",
+        "ui",
+        "Browse, search, edit and forget memories in a local web page.",
+    ),
     "mcp": (
         "memcli.cli.main",
         "mcp_command",

@@ -271,14 +271,38 @@ class MessageTable(Table):
         return out
 
     def after(
-        self, rowid: int, *, thread_id: str | None = None, resource_id: str | None = None
+        self,
+        rowid: int,
+        *,
+        thread_id: str | None = None,
+        resource_id: str | None = None,
+        until: int | None = None,
+        limit: int | None = None,
+        offset: int = 0,
     ) -> list[Message]:
-        """Messages with a rowid past a cursor, in rowid order (the observer's queue)."""
+        """Messages with a rowid past a cursor (and at most `until`), in rowid order:
+        the observer's queue, or the messages behind one generation of its log."""
         column, value = ("thread_id", thread_id) if thread_id is not None else ("resource_id", resource_id)
-        rows = self.conn.execute(
-            f"SELECT {_COLUMNS} FROM messages WHERE {column} = ? AND rowid > ? ORDER BY rowid", [value, rowid]
-        ).fetchall()
-        return [_message(r) for r in rows]
+        sql = f"SELECT {_COLUMNS} FROM messages WHERE {column} = ? AND rowid > ?"
+        params: list = [value, rowid]
+        if until is not None:
+            sql += " AND rowid <= ?"
+            params.append(until)
+        sql += " ORDER BY rowid LIMIT ? OFFSET ?"
+        params += [limit if limit is not None else self.NO_LIMIT, offset]
+        return [_message(r) for r in self.conn.execute(sql, params).fetchall()]
+
+    def pending_totals(
+        self, rowid: int, *, thread_id: str | None = None, resource_id: str | None = None
+    ) -> tuple[int, int]:
+        """(messages, tokens) past a cursor that the observer would read (not system ones)."""
+        column, value = ("thread_id", thread_id) if thread_id is not None else ("resource_id", resource_id)
+        row = self.conn.execute(
+            "SELECT count(*), coalesce(sum(token_count), 0) FROM messages "
+            f"WHERE {column} = ? AND rowid > ? AND role != 'system'",
+            [value, rowid],
+        ).fetchone()
+        return int(row[0]), int(row[1])
 
     def delete(self, ids: list[str]) -> int:
         """Delete messages (run in a transaction); memories that only they were the

@@ -39,6 +39,12 @@ def metadata_path(key: str) -> str:
     return '$."' + key.replace('"', '""') + '"'
 
 
+def contains_pattern(text: str) -> str:
+    """A LIKE pattern (escape character \\) matching text anywhere, case-folded."""
+    escaped = text.lower().replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
+    return f"%{escaped}%"
+
+
 class ThreadTable(Table):
     # per-resource tables only this backend has (the SQLite vector search's packed codes)
     RESOURCE_SIDE_TABLES: tuple[str, ...] = ("vector_segments", "vector_partitions")
@@ -100,8 +106,14 @@ class ThreadTable(Table):
         descending: bool = True,
         limit: int = 100,
         offset: int = 0,
+        search: str | None = None,
     ) -> tuple[list[Thread], int]:
         where, params = [], []
+        if search:
+            where.append(
+                "(lower(t.id) LIKE ? ESCAPE '\\' OR lower(coalesce(t.title, '')) LIKE ? ESCAPE '\\')"
+            )
+            params += [contains_pattern(search)] * 2
         if resource_id is not None:
             where.append("t.resource_id = ?")
             params.append(resource_id)
@@ -121,6 +133,27 @@ class ThreadTable(Table):
             [*params, limit, offset],
         ).fetchall()
         return [_thread(r) for r in rows], total
+
+    def resources(
+        self, *, search: str | None = None, only: str | None = None, limit: int = 50, offset: int = 0
+    ) -> tuple["builtins.list[dict]", int]:
+        """A page of resources (id order) with their thread counts; `search` matches part of the id."""
+        where, params = [], []
+        if search:
+            where.append("lower(r.id) LIKE ? ESCAPE '\\'")
+            params.append(contains_pattern(search))
+        if only is not None:
+            where.append("r.id = ?")
+            params.append(only)
+        clause = (" WHERE " + " AND ".join(where)) if where else ""
+        total = self.conn.execute(f"SELECT count(*) FROM resources r{clause}", params).fetchone()[0]
+        rows = self.conn.execute(
+            "SELECT r.id, r.created_at, r.updated_at, "
+            "(SELECT count(*) FROM threads t WHERE t.resource_id = r.id) AS threads "
+            f"FROM resources r{clause} ORDER BY r.id LIMIT ? OFFSET ?",
+            [*params, limit, offset],
+        ).fetchall()
+        return [dict(r) for r in rows], total
 
     def ids_starting(self, table: str, prefix: str, limit: int = 50) -> "builtins.list[str]":
         """Thread or resource ids that start with prefix (shell completion), in order."""
