@@ -57,11 +57,15 @@ def test_public_program_does_what_the_cli_does(tmp_path, llm_server, local_model
 
 
 def test_cli_and_mcp_never_reach_past_memory():
-    """No CLI or MCP module touches the store, builds an engine or runs SQL."""
+    """No CLI, MCP or web viewer module touches the store, builds an engine or runs SQL."""
     forbidden = re.compile(
         r"\.store\b|memcli\.store|Observer\(|Reflector\(|LiteLLM\(|\.execute\(|embeddings\.load"
     )
-    files = [*sorted((ROOT / "memcli" / "cli").glob("*.py")), ROOT / "memcli" / "mcp_server.py"]
+    files = [
+        *sorted((ROOT / "memcli" / "cli").glob("*.py")),
+        ROOT / "memcli" / "mcp_server.py",
+        *sorted((ROOT / "memcli" / "ui").glob("*.py")),
+    ]
     offenders = [
         f"{path.name}:{n}: {line.strip()}"
         for path in files

@@ -100,3 +100,13 @@ def test_the_library_leaves_the_process_environment_as_it_was(tmp_path, local_mo
 
     LiteLLM("openai/x")._litellm()
     assert dict(os.environ) == before
+
+
+def test_the_web_viewer_reaches_memory_only():
+    """#28: `memcli ui` is a face: it parses, calls `Memory`, renders. It imports no store,
+    engine or other face, so every invariant it relies on lives below it."""
+    mods = _modules()
+    edges = _edges(mods)
+    allowed = ("memcli.ui", "memcli.memory", "memcli.errors", "memcli.database")
+    reached = {m: sorted(t for t in edges[m] if not t.startswith(allowed)) for m in mods if m.startswith("memcli.ui")}
+    assert {m: t for m, t in reached.items() if t} == {}

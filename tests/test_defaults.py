@@ -73,6 +73,7 @@ COMMAND_METHODS = {
 NO_CORE_CALL = {
     ("threads", "show"): "its --limit is the page a terminal shows (50), list_messages has no page size",
     ("mcp",): "builds the MCP server; its tools are checked above",
+    ("ui",): "builds the web viewer; its pages take Memory's defaults (tests/ui)",
     ("db", "path"): "prints the setting",
     ("db", "extension"): "prints sqlite-vec's path",
     ("models", "status"): "embedding_status() takes no options",
@@ -194,6 +195,31 @@ def test_pinning_lives_in_memory(tmp_path):
             with pytest.raises(InputError, match="serves resource alice only"):
                 call()
         assert [t.id for t in mem.list_threads()] == ["t"]
+
+
+def test_a_pinned_memory_neither_forgets_nor_shows_another_resource(tmp_path):
+    """#28: the viewer pinned to one resource reaches delete_resource and lineage; the pin
+    holds in Memory, not in the viewer."""
+    from memcli import InputError, Settings
+
+    db = str(tmp_path / "m.db")
+    with Memory(settings=Settings.resolve(db=db)) as everyone:
+        everyone.add_message("bob's", thread_id="b", resource_id="bob", embed=False)
+        everyone.add_message("alice's", thread_id="a", resource_id="alice", embed=False)
+        clone_of_b = everyone.clone_thread("b", resource_id="alice", source_resource_id="bob").thread.id
+        clone_of_a = everyone.clone_thread("a", resource_id="bob", source_resource_id="alice").thread.id
+    with Memory(settings=Settings.resolve(db=db, resource="alice", pinned=True)) as mem:
+        with pytest.raises(InputError, match="serves resource alice only"):
+            mem.delete_resource("bob")
+        assert mem.owner_of("thread", "b") is None and mem.owner_of("resource", "bob") is None
+        assert [r["id"] for r in mem.list_resources()["resources"]] == ["alice"]
+        assert mem.list_clones("a") == []  # bob's clone of alice's thread is not shown
+        assert mem.get_source_thread(clone_of_b) is None
+    with Memory(settings=Settings.resolve(db=db, resource="bob", pinned=True)) as bob:
+        assert bob.get_source_thread(clone_of_a) is None
+        assert [h["id"] for h in bob.get_clone_history(clone_of_a)] == [clone_of_a]
+    with Memory(settings=Settings.resolve(db=db)) as everyone:
+        assert everyone.owner_of("resource", "bob") == "bob"
 
 
 def test_chat_and_ask_take_the_same_session_options():

@@ -8,7 +8,8 @@ under it ("(exit N)"). Placeholders the README leaves to the reader
 (MEMORY_ID, m_123abc, m_1,m_7) become real ids. Left out: the two opening
 commands and the Install block (CI runs them on a clean clone), and the
 Development block (just test would run this suite again). Servers that do
-not end by themselves (datasette) run with --get to answer one request.
+not end by themselves run for one request: datasette with --get, `memcli ui`
+until its printed URL has answered.
 """
 
 import json
@@ -43,6 +44,18 @@ def respond(body: dict) -> dict:
     return reply("ok")
 
 
+def serve_once(command: str) -> str:
+    """`memcli ui` runs until Ctrl-C: start it, wait for its URL, load the page it names
+    with the token (following the redirect, with the cookie), then stop it."""
+    run = command if "--no-open" in command else command + " --no-open"
+    return (
+        f"{{ {run} > ui.out 2> ui.err & }}; ui=$!; "
+        'until grep -q "http://" ui.out || ! kill -0 $ui 2>/dev/null; do sleep 0.05; done; '
+        'curl -sf -c ui.jar -b ui.jar -L "$(grep -o "http://[^ ]*" ui.out)" | grep -q "<title>"; '
+        "kill -INT $ui; wait $ui || true"
+    )
+
+
 def script_of(block: str) -> str:
     """The block as bash: expected failures tolerated as documented, placeholders filled."""
     out = ["set -eo pipefail"]
@@ -54,6 +67,8 @@ def script_of(block: str) -> str:
         line = line.replace(
             "m_1,m_7", "$(memcli messages list -t trip --json | jq -r '[.[].id] | join(\",\")')"
         )
+        if line.lstrip().startswith("memcli ui"):
+            line = serve_once(line.split("#")[0].strip())
         if line.lstrip().startswith("datasette "):
             line = line.split("#")[0].rstrip() + " --get /-/versions.json"
         if expected:

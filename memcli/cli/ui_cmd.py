@@ -8,6 +8,7 @@ from typing import Annotated
 import typer
 
 from memcli.cli import common, output
+from memcli.database import shown
 from memcli.errors import UsageError
 
 UI_PACKAGES = ("starlette", "uvicorn", "jinja2")
@@ -58,7 +59,7 @@ def ui(
         token = new_token()
         app = build_app(mem, secret=token, port=chosen, hosts=server.allowed_hosts(host, chosen))
         link = server.url(host, chosen, token)
-        typer.echo(f"memcli ui: {mem.store.path} at {link}", err=False)
+        typer.echo(f"memcli ui: {shown(mem.path)} at {link}")
         typer.echo("(Ctrl-C to stop)", err=True)
         if not no_open:
             import webbrowser

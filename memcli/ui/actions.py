@@ -10,6 +10,7 @@ from __future__ import annotations
 import hmac
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from starlette.concurrency import run_in_threadpool
@@ -40,7 +41,8 @@ class Plan:
 
     title: str
     details: list[str]
-    run: Callable[[], str]  # does it; returns where to go next
+    run: Callable[[], Any]  # does it
+    then: str | Callable[[Any], str]  # where to go next (given what run returned)
     button: str = "Yes, do it"
     before: str | None = None  # text as it is now (an edit shows both)
     after: str | None = None
@@ -69,7 +71,8 @@ class Actions(Face):
         plan = await run_in_threadpool(planner, self, request.path_params, fields)
         if fields.pop("confirm", "") != "yes":
             return self.page(request, "confirm.html", plan=plan, fields=fields, action=request.url.path)
-        target = await run_in_threadpool(plan.run)
+        result = await run_in_threadpool(plan.run)
+        target = plan.then(result) if callable(plan.then) else plan.then
         if target.startswith("page:"):  # nothing left to go back to (a pinned resource forgotten)
             return self.page(request, "done.html", message=target[5:])
         return RedirectResponse(target, status_code=303)
@@ -89,7 +92,8 @@ class Actions(Face):
             ],
             button="Delete the thread",
             back=_to("threads", tid),
-            run=lambda: (self.mem.delete_thread(tid, owner), _to("resources", owner, "thread-deleted"))[1],
+            run=lambda: self.mem.delete_thread(tid, owner),
+            then=_to("resources", owner, "thread-deleted"),
         )
 
     def delete_message(self, params: dict, fields: dict) -> Plan:
@@ -102,18 +106,15 @@ class Actions(Face):
             before=message.content,
             button="Delete the message",
             back=_to("threads", message.thread_id) + "#" + quote(mid),
-            run=lambda: (
-                self.mem.delete_messages([mid], owner),
-                _to("threads", message.thread_id, "message-deleted"),
-            )[1],
+            run=lambda: self.mem.delete_messages([mid], owner),
+            then=_to("threads", message.thread_id, "message-deleted"),
         )
 
     def forget_resource(self, params: dict, fields: dict) -> Plan:
         rid = self.owner("resource", params["id"])
         threads = self.mem.list_threads(resource_id=rid, limit=1).total
 
-        def run() -> str:
-            removed = self.mem.delete_resource(rid)
+        def then(removed: dict) -> str:
             summary = ", ".join(f"{v} {k}" for k, v in removed.items() if v)
             return f"page:Resource {rid} was forgotten ({summary or 'nothing was stored'})."
 
@@ -127,14 +128,21 @@ class Actions(Face):
             exports=rid,
             button=f"Forget {rid}",
             back=_to("resources", rid),
-            run=run,
+            run=lambda: self.mem.delete_resource(rid),
+            then=then,
         )
 
     def set_working_memory(self, params: dict, fields: dict) -> Plan:
         where = scope_of(self, params)
         content = fields.get("content", "").replace("\r\n", "\n")
         before = self.mem.get_working_memory(**where) or ""
-        path = "/working-memory/" + _path(where) + "?done=working-memory-saved"
+
+        def run() -> None:
+            if content.strip():
+                self.mem.set_working_memory(content, **where)
+            else:
+                self.mem.clear_working_memory(**where)
+
         return Plan(
             title="Save this working memory?",
             details=["The model reads it at every turn. The text it replaces stays in its history."],
@@ -142,12 +150,8 @@ class Actions(Face):
             after=content,
             button="Save",
             back="/working-memory/" + _path(where),
-            run=lambda: (
-                self.mem.set_working_memory(content, **where)
-                if content.strip()
-                else self.mem.clear_working_memory(**where),
-                path,
-            )[1],
+            run=run,
+            then="/working-memory/" + _path(where) + "?done=working-memory-saved",
         )
 
     def add_memory(self, params: dict, fields: dict) -> Plan:
@@ -162,11 +166,8 @@ class Actions(Face):
             after=text,
             button="Add",
             back=_to("facts", rid),
-            run=lambda: _to(
-                "memories",
-                self.mem.add_memory(text, resource_id=rid, category=category).memory_id,
-                "memory-added",
-            ),
+            run=lambda: self.mem.add_memory(text, resource_id=rid, category=category),
+            then=lambda added: _to("memories", added.memory_id, "memory-added"),
         )
 
     def edit_memory(self, params: dict, fields: dict) -> Plan:
@@ -185,10 +186,8 @@ class Actions(Face):
             after=text,
             button="Save the new version",
             back=_to("memories", mid),
-            run=lambda: (
-                self.mem.update_memory(mid, text, resource_id=owner),
-                _to("memories", mid, "memory-updated"),
-            )[1],
+            run=lambda: self.mem.update_memory(mid, text, resource_id=owner),
+            then=_to("memories", mid, "memory-updated"),
         )
 
     def delete_memory(self, params: dict, fields: dict) -> Plan:
@@ -201,10 +200,8 @@ class Actions(Face):
             before=current.text,
             button="End the memory",
             back=_to("memories", mid),
-            run=lambda: (
-                self.mem.delete_memory(mid, resource_id=owner),
-                _to("memories", mid, "memory-ended"),
-            )[1],
+            run=lambda: self.mem.delete_memory(mid, resource_id=owner),
+            then=_to("memories", mid, "memory-ended"),
         )
 
 

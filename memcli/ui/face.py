@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING, Any
 from starlette.requests import Request
 from starlette.responses import HTMLResponse, Response
 
-from memcli.database import redact
+from memcli.database import redact, shown
 from memcli.errors import InputError, MemcliError, NotFoundError, OwnershipError
 from memcli.ui import render
 
@@ -33,7 +33,7 @@ class Face:
             request=request,
             csrf=self.csrf,
             pinned=self.pinned,
-            database=str(self.mem.store.path),
+            database=shown(self.mem.path),
             **context,
         )
         return HTMLResponse(html, status_code=code)

@@ -9,7 +9,7 @@
 - State changes are POSTs from this origin only (Origin, Sec-Fetch-Site) that
   carry the form token derived from the secret (`csrf_token`).
 - Every answer has a Content-Security-Policy that allows no script at all, no
-  framing, no caching, and no Referer (the URL may hold the token).
+  framing, no caching, and no Referer to other sites (the URL may hold the token).
 """
 
 from __future__ import annotations
@@ -27,7 +27,8 @@ SECURITY_HEADERS = [
     ),
     (b"x-content-type-options", b"nosniff"),
     (b"x-frame-options", b"DENY"),
-    (b"referrer-policy", b"no-referrer"),
+    # not no-referrer: with it, browsers send `Origin: null` on this page's own form posts
+    (b"referrer-policy", b"same-origin"),
     (b"cache-control", b"no-store"),
     (b"cross-origin-opener-policy", b"same-origin"),
     (b"cross-origin-resource-policy", b"same-origin"),
@@ -68,6 +69,8 @@ class Guard:
         if refusal is not None:
             return await _plain(send_secured, *refusal)
         query = dict(parse_qsl(scope.get("query_string", b"").decode("latin-1"), keep_blank_values=True))
+        if scope["path"] == "/favicon.ico":  # browsers ask before any page has set the cookie
+            return await _plain(send_secured, 204, "")
         if "token" in query:
             if not self._is_secret(query["token"]):
                 return await _plain(send_secured, 403, "this token is not the one memcli ui printed")
@@ -121,7 +124,7 @@ def _cookie(header: str, name: str) -> str | None:
 
 
 async def _plain(send, status: int, text: str) -> None:
-    body = (f"memcli ui: {text}\n").encode()
+    body = f"memcli ui: {text}\n".encode() if text else b""
     await send(
         {
             "type": "http.response.start",

@@ -163,11 +163,11 @@ class Pages(Face):
         rid = self.resource_param(request)
         text = (request.query_params.get("q") or "").strip()
         mode = request.query_params.get("mode") or "hybrid"
-        top_k = int_param(request, "top_k", 10, low=1, high=100)
+        top_k = int_param(request, "top_k", self.mem.settings.recall_top_k, low=1, high=100)
         result, facts = None, []
         if text:
             result = self.mem.recall(text, resource_id=rid, mode=mode, top_k=top_k, explain=True)
-            facts = self.mem.recall_memories(text, resource_id=rid, top_k=5)
+            facts = self.mem.recall_memories(text, resource_id=rid)
         return self.page(
             request,
             "recall.html",
@@ -190,7 +190,8 @@ class Pages(Face):
         report = None
         if model:
             report = self.mem.token_report(prompt, resource_id=rid, thread_id=thread_id, model=model)
-        bar = render.token_bar(report["sections"], report["window"], report["budget"]) if report else []
+        bar = render.token_bar(report["sections"], report["window"]) if report else []
+        zoom = render.token_bar(report["sections"], report["total"]) if report else []
         return self.page(
             request,
             "tokens.html",
@@ -200,6 +201,7 @@ class Pages(Face):
             model=model or "",
             report=report,
             bar=bar,
+            zoom=zoom,
             sections=render.TOKEN_SECTIONS,
         )
 

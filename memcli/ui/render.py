@@ -56,9 +56,10 @@ def query(**params) -> str:
     return "?" + urlencode(kept) if kept else ""
 
 
-def token_bar(sections: dict[str, int], window: int, budget: int, width: int = 1000) -> list[dict]:
-    """Stacked rectangles, one per non-empty section, scaled to the model's window."""
-    scale = width / max(window, 1)
+def token_bar(sections: dict[str, int], scale_to: int, width: int = 1000) -> list[dict]:
+    """Stacked rectangles, one per non-empty section, scaled to a whole (the model's window,
+    or the request itself)."""
+    scale = width / max(scale_to, 1)
     bars, x = [], 0.0
     for name in TOKEN_SECTIONS:
         tokens = int(sections.get(name, 0) or 0)
