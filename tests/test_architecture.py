@@ -108,5 +108,7 @@ def test_the_web_viewer_reaches_memory_only():
     mods = _modules()
     edges = _edges(mods)
     allowed = ("memcli.ui", "memcli.memory", "memcli.errors", "memcli.database")
-    reached = {m: sorted(t for t in edges[m] if not t.startswith(allowed)) for m in mods if m.startswith("memcli.ui")}
+    reached = {
+        m: sorted(t for t in edges[m] if not t.startswith(allowed)) for m in mods if m.startswith("memcli.ui")
+    }
     assert {m: t for m, t in reached.items() if t} == {}
