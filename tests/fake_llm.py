@@ -37,6 +37,12 @@ def slow(seconds: float, then: dict) -> dict:
     return {"kind": "slow", "seconds": seconds, "then": then}
 
 
+def stalled(text: str, event) -> dict:
+    """A streamed answer that sends `text`, then stalls until event is set (a reply cut
+    short by Ctrl-C mid-answer), then ends."""
+    return {"kind": "stalled", "text": text, "event": event}
+
+
 def raw_stream(*events: str) -> dict:
     """A streamed answer made of these SSE data payloads, as sent (malformed ones too)."""
     return {"kind": "raw_stream", "events": list(events)}
@@ -137,7 +143,8 @@ class FakeLLM:
             "total_tokens": prompt + completion,
         }
         if body.get("stream"):
-            self._stream(h, message, finish, usage, truncate=step["kind"] == "truncated")
+            pause = step["event"] if step["kind"] == "stalled" else None
+            self._stream(h, message, finish, usage, truncate=step["kind"] == "truncated", pause=pause)
             return
         payload = json.dumps(
             {
@@ -155,7 +162,7 @@ class FakeLLM:
         h.end_headers()
         h.wfile.write(payload.encode())
 
-    def _stream(self, h, message, finish, usage, truncate=False) -> None:
+    def _stream(self, h, message, finish, usage, truncate=False, pause=None) -> None:
         h.send_response(200)
         h.send_header("Content-Type", "text/event-stream")
         h.end_headers()
@@ -180,6 +187,8 @@ class FakeLLM:
             if truncate and i >= max(1, len(words) // 2):
                 return  # connection closes mid-stream
             send({"content": word + (" " if i < len(words) - 1 else "")})
+        if pause is not None:
+            pause.wait(60)
         for call in message.get("tool_calls", []):
             send(
                 {

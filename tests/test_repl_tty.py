@@ -78,6 +78,33 @@ def test_ctrl_c_cancels_the_reply_and_the_session_goes_on(llm_server):
         _read_until(main, b"second answer")
 
 
+def test_ctrl_c_mid_answer_leaves_the_partial_reply_on_screen_once(llm_server):
+    """#25: the partial line was printed twice (rich's Live drew it again on the way out)."""
+    import threading
+
+    import pyte
+    from fake_llm import stalled
+
+    go = threading.Event()
+    partial = "The first half of a long answer"
+    llm_server.script([stalled(partial, go), reply("second answer")])
+    screen = pyte.Screen(100, 40)
+    stream = pyte.ByteStream(screen)
+    try:
+        with _chat("-t", "tty-2") as main:
+            os.write(main, b"hello\r")
+            stream.feed(_read_until(main, b"long answer"))
+            os.write(main, b"\x03")
+            stream.feed(_read_until(main, b"reply cancelled"))
+            go.set()
+            os.write(main, b"and now?\r")
+            stream.feed(_read_until(main, b"second answer"))
+    finally:
+        go.set()
+    shown = [line.rstrip() for line in screen.display]
+    assert sum(partial in line for line in shown) == 1, "\n".join(shown)
+
+
 def test_an_html_reply_is_shown_as_sent_on_a_terminal(llm_server):
     """#25: `<div class="card">Hello</div>` vanished from the screen and `<b>` was stripped."""
     llm_server.script([reply('Here:\n\n<div class="card">Hello</div>\n\nand <b>bold</b>.')])

@@ -95,7 +95,6 @@ class ConversationAPI(MemoryCore):
         thread_id = chat.settings.thread_id
         if thread_id and self.thread_owner(thread_id) is not None:
             totals["messages"], totals["tokens"] = self.thread_totals(thread_id)
-            for m in self.list_messages(thread_id):
-                if m.role == "assistant" and m.metadata.get("usage"):
-                    totals["turns"].append({"id": m.id, **m.metadata["usage"]})
+            for message_id, usage in self.store.messages.usage_of_turns(thread_id):
+                totals["turns"].append({"id": message_id, **usage})
         return {"model": chat.llm.model, **plan.to_dict(), "thread": totals}

@@ -8,6 +8,7 @@ Ctrl-C cancels the reply being written, not the session; Ctrl-D or /exit ends it
 import json
 import sys
 from collections.abc import Callable
+from contextlib import contextmanager
 from typing import Annotated
 
 import typer
@@ -130,7 +131,11 @@ def _turn(session, text: str, tty: bool) -> None:
         from memcli.cli.faithful_markdown import faithful_markdown
 
         parts: list[str] = []
-        with Live(faithful_markdown(""), console=output.out_console(), refresh_per_second=12) as live:
+        console = output.out_console()
+        # the terminal echoes nothing while the reply is drawn: its "^C" (or a key typed
+        # ahead) would move the cursor under rich's live view, which then drew the partial
+        # reply a second time
+        with _no_echo(), Live(faithful_markdown(""), console=console, refresh_per_second=12) as live:
 
             def on_token(token: str) -> None:
                 parts.append(token)
@@ -145,6 +150,26 @@ def _turn(session, text: str, tty: bool) -> None:
         output.notice(line)
     if result.title:
         output.notice(f"thread titled: {result.title}")
+
+
+@contextmanager
+def _no_echo():
+    """Turn the terminal's echo off (typed keys still reach the next prompt), then back on."""
+    import termios
+
+    try:
+        fd = sys.stdin.fileno()
+        before = termios.tcgetattr(fd)
+    except (OSError, ValueError, termios.error):
+        yield
+        return
+    quiet = list(before)
+    quiet[3] &= ~(termios.ECHO | termios.ECHOCTL)
+    termios.tcsetattr(fd, termios.TCSANOW, quiet)
+    try:
+        yield
+    finally:
+        termios.tcsetattr(fd, termios.TCSANOW, before)
 
 
 def _command(session, text: str) -> bool:

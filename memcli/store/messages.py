@@ -292,6 +292,21 @@ class MessageTable(Table):
         params += [limit if limit is not None else self.NO_LIMIT, offset]
         return [_message(r) for r in self.conn.execute(sql, params).fetchall()]
 
+    def usage_of_turns(self, thread_id: str) -> list[tuple[str, dict]]:
+        """(message id, usage) of the thread's assistant turns that recorded one, in order;
+        reads only those rows (a long thread's other messages are never loaded)."""
+        rows = self.conn.execute(
+            "SELECT id, metadata FROM messages WHERE thread_id = ? AND role = 'assistant' "
+            "AND metadata LIKE ? ORDER BY created_at, rowid",
+            [thread_id, '%"usage"%'],  # a parameter: PostgreSQL's driver reads % in SQL as a placeholder
+        ).fetchall()
+        out = []
+        for row in rows:
+            usage = json.loads(row[1] or "{}").get("usage")
+            if usage:
+                out.append((row[0], usage))
+        return out
+
     def pending_totals(
         self, rowid: int, *, thread_id: str | None = None, resource_id: str | None = None
     ) -> tuple[int, int]:
