@@ -39,6 +39,19 @@ def test_light_commands_stay_light(tmp_path, cli):
     assert not _modules_after(["import", str(jsonl), "--no-embed"], db) & set(HEAVY)
 
 
+def test_embed_with_nothing_waiting_loads_no_model(tmp_path, local_model):
+    """#25: `memcli embed` loaded the model (5-9 s) even when no message waited for a vector."""
+    db = str(tmp_path / "e.db")
+    jsonl = tmp_path / "in.jsonl"
+    jsonl.write_text('{"content": "hi", "thread_id": "t", "resource_id": "r"}\n')
+    assert "onnxruntime" in _modules_after(["import", str(jsonl)], db)  # embedded now
+    assert not _modules_after(["embed"], db) & set(HEAVY)
+    assert not _modules_after(["ui", "--help"], db) & set(HEAVY)
+    jsonl.write_text('{"content": "later", "thread_id": "t", "resource_id": "r"}\n')
+    _modules_after(["import", str(jsonl), "--no-embed"], db)
+    assert "onnxruntime" in _modules_after(["embed"], db)  # something waits: the model loads
+
+
 def test_tokens_needs_no_model_client(tmp_path, monkeypatch):
     """#17: the window comes from litellm's table read as JSON, not from importing litellm,
     and it is the same number litellm itself gives."""

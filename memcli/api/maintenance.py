@@ -14,8 +14,24 @@ class MaintenanceAPI(MemoryCore):
     # ---- embeddings ------------------------------------------------------------
 
     def embed_missing(self, *, progress=None, batch_size: int = 256) -> int:
-        """Embed messages that have no vectors yet; returns how many were embedded."""
+        """Embed messages that have no vectors yet; returns how many were embedded.
+        With nothing waiting, the model is not loaded (seconds saved on every run)."""
+        if not self.embeddings_waiting():
+            return 0
         return self.ingest.embed_missing(progress=progress, batch_size=batch_size)
+
+    def embeddings_waiting(self) -> bool:
+        """Whether messages or facts memories wait for vectors of the configured model."""
+        from memcli.ingest import VECTORS_INCOMPLETE
+
+        name = self._embedding_spec().name
+        stored = self.store.vectors.model()
+        return bool(
+            (stored and stored[0] != name)  # another model's vectors: the load says what to do
+            or self.store.messages.count_missing_embeddings()
+            or self.store.memories.stale_embeddings(name, 1, 0)
+            or self.store.get_setting(VECTORS_INCOMPLETE)
+        )
 
     def rebuild_embeddings(self, *, progress=None) -> int:
         """Drop every vector and embed all messages with the configured model."""

@@ -55,7 +55,8 @@ def embed(
     """Compute vectors for messages that have none (or all, with --rebuild)."""
     start = time.perf_counter()
     with open_memory() as mem:
-        mem.embedder(notice=output.notice)
+        if rebuild or mem.embeddings_waiting():  # nothing waiting: no model load
+            mem.embedder(notice=output.notice)
         with output.progress("embedding") as bar:
             if rebuild:
                 n = mem.rebuild_embeddings(progress=bar)
