@@ -213,8 +213,24 @@ def load(spec: ModelSpec | None = None, notice=None) -> Embedder:
     # one session for all of them
     key = (spec.name, "bundled" if spec.source == "bundled" else str(spec.path))
     with _LOADING:  # forty MCP tool calls at once loaded forty ONNX sessions (4.5 GB)
-        model = _LOADED.pop(key, None) or FastEmbedder(spec, notice=notice)
+        model = _LOADED.pop(key, None) or _new_embedder(spec, notice)
         _LOADED[key] = model
         while len(_LOADED) > KEEP_LOADED:
             _LOADED.pop(next(iter(_LOADED)))
         return model
+
+
+def _new_embedder(spec: ModelSpec, notice=None) -> Embedder:
+    """A local mean-pooled model runs without fastembed (a second less to start); the rest
+    through it."""
+    from memcli import onnx_embedder
+
+    if onnx_embedder.fits(spec.name, spec.path):
+        assert spec.path is not None
+        try:
+            return onnx_embedder.OnnxEmbedder(spec.name, spec.path)
+        except Exception as exc:  # onnxruntime and tokenizers raise their own types
+            raise EmbeddingUnavailable(
+                f"cannot load embedding model {spec.name}: {str(exc).splitlines()[0][:200]}; {HOW_TO_ENABLE}"
+            ) from exc
+    return FastEmbedder(spec, notice=notice)

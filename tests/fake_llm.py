@@ -84,11 +84,21 @@ class FakeLLM:
         self.base_url = f"http://127.0.0.1:{self.port}/v1"
 
     def start(self):
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+        self._stopping = threading.Event()
+        self._serving = threading.Thread(target=self._serve, daemon=True)
+        self._serving.start()
         return self
 
+    def _serve(self) -> None:
+        # our own loop rather than serve_forever: socketserver's shutdown() waits without a
+        # time limit, and once hung a whole CI run in a fixture's teardown
+        self.httpd.timeout = 0.05
+        while not self._stopping.is_set():
+            self.httpd.handle_request()
+
     def stop(self):
-        self.httpd.shutdown()
+        self._stopping.set()
+        self._serving.join(timeout=10)
         self.httpd.server_close()
 
     def script(self, steps: list[dict]) -> None:
