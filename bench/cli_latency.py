@@ -5,9 +5,13 @@
 Whole processes, interleaved (one of each per round, so machine noise hits
 all alike), medians of --runs rounds:
 
-  memcli ask (memory on)   vs  simonw/llm `llm -m fake 'hi'`   (target <= 1.0x)
+  memcli ask (memory on)   vs  simonw/llm `llm -m fake 'hi'`   (target <= 1.0x), with the
+                               endpoint from memcli's api-base setting, OPENAI_BASE_URL
+                               and OPENAI_API_BASE (issue #25: all go the light way)
+  memcli ask --no-memory   (what memory costs: ask minus this)
   memcli tokens            vs  memcli threads list              (target <= 3x)
   memcli add (embedded)    vs  memcli threads list              (target <= 3x)
+  memcli embed, nothing waiting  vs  memcli threads list        (target <= 2x)
   memcli import --no-embed, messages/s over --import-lines lines (target >= 20,000/s)
 
 Both chat clients talk to the same scripted OpenAI-compatible server on
@@ -71,17 +75,28 @@ def main() -> None:
         }
         example = ROOT / "examples" / "conversation.jsonl"
         timed([memcli, "import", str(example)], env)  # a memory to recall from, model folder ready
+        ask = [memcli, "ask", "hi", "-r", "alice", "-t", "bench", "--no-title"]
+        without_setting = {k: v for k, v in env.items() if k != "MEMCLI_API_BASE"}
         cases = {
-            "llm -m fake 'hi'": [llm, "-m", "fake", "--no-stream", "hi"],
-            "memcli ask (memory on)": [memcli, "ask", "hi", "-r", "alice", "-t", "bench", "--no-title"],
-            "memcli threads list": [memcli, "threads", "list"],
-            "memcli tokens": [memcli, "tokens", "-r", "alice", "-t", "bench"],
-            "memcli add (embedded)": [memcli, "add", "a note about trams", "-t", "notes", "-r", "alice"],
+            "llm -m fake 'hi'": ([llm, "-m", "fake", "--no-stream", "hi"], env),
+            "memcli ask (memory on)": (ask, env),
+            "memcli ask, OPENAI_BASE_URL": (ask, {**without_setting, "OPENAI_BASE_URL": server.base_url}),
+            "memcli ask, OPENAI_API_BASE": (ask, {**without_setting, "OPENAI_API_BASE": server.base_url}),
+            "memcli ask --no-memory": ([*ask, "--no-memory"], env),
+            "memcli threads list": ([memcli, "threads", "list"], env),
+            "memcli tokens": ([memcli, "tokens", "-r", "alice", "-t", "bench"], env),
+            "memcli add (embedded)": (
+                [memcli, "add", "a note about trams", "-t", "notes", "-r", "alice"],
+                env,
+            ),
+            "memcli embed (nothing waiting)": ([memcli, "embed"], env),
         }
         times = {name: [] for name in cases}
         for _ in range(args.runs):
-            for name, cmd in cases.items():
-                times[name].append(timed(cmd, env))
+            for name, (cmd, case_env) in cases.items():
+                if name.startswith("memcli embed"):
+                    timed([memcli, "recall", "trams", "-r", "alice", "-k", "1"], env)  # embeds what waits
+                times[name].append(timed(cmd, case_env))
         median = {name: statistics.median(v) for name, v in times.items()}
         found = subprocess.run(
             [memcli, "recall", "trams", "-r", "alice", "--mode", "vector", "-k", "1", "--json"],
@@ -109,10 +124,19 @@ def main() -> None:
             [memcli, "import", str(lines), "--no-embed"], {**env, "MEMCLI_DB": str(tmp / "import.db")}
         )
     server.stop()
+    llm_time, listing = median["llm -m fake 'hi'"], median["memcli threads list"]
     rows = [
-        ("ask vs llm", median["memcli ask (memory on)"] / median["llm -m fake 'hi'"], "<= 1.0"),
-        ("tokens vs threads list", median["memcli tokens"] / median["memcli threads list"], "<= 3"),
-        ("add vs threads list", median["memcli add (embedded)"] / median["memcli threads list"], "<= 3"),
+        ("ask vs llm", median["memcli ask (memory on)"] / llm_time, "<= 1.0"),
+        ("ask with OPENAI_BASE_URL vs llm", median["memcli ask, OPENAI_BASE_URL"] / llm_time, "<= 1.0"),
+        ("ask with OPENAI_API_BASE vs llm", median["memcli ask, OPENAI_API_BASE"] / llm_time, "<= 1.0"),
+        ("ask --no-memory vs llm", median["memcli ask --no-memory"] / llm_time, "(what memory adds)"),
+        ("tokens vs threads list", median["memcli tokens"] / listing, "<= 3"),
+        ("add vs threads list", median["memcli add (embedded)"] / listing, "<= 3"),
+        (
+            "embed, nothing waiting, vs threads list",
+            median["memcli embed (nothing waiting)"] / listing,
+            "<= 2",
+        ),
     ]
     print(f"| command | median s ({args.runs} interleaved rounds) |\n| --- | --- |")
     for name, value in median.items():

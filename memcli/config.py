@@ -92,6 +92,25 @@ KNOWN: dict[str, Key] = {
         "MEMCLI_OBSERVATION_TOKENS", 30_000, "unobserved tokens that trigger the Observer", int, 1
     ),
     "observation.model": Key(None, None, "model for the Observer (default: model)"),
+    "observation.instruction": Key(
+        None, None, "text appended to the Observer's instructions (extends them, never replaces them)"
+    ),
+    "observation.previous_tokens": Key(
+        None, 2_000, "tokens of the earlier log the Observer sees (0: none)", int, 0
+    ),
+    "observation.continuation_hints": Key(
+        None, True, "ask for and keep the current task and suggested response", bool
+    ),
+    "observation.redact": Key(
+        None,
+        None,
+        "regular expressions blanked to [redacted] in observations before they are saved (a list)",
+        list,
+    ),
+    "observation.hook": Key(
+        None, None, "module:function(text, kind) -> text, run on observations before they are saved"
+    ),
+    "reflection.instruction": Key(None, None, "text appended to the Reflector's instructions"),
     "reflection.observation_tokens": Key(
         "MEMCLI_REFLECTION_TOKENS", 40_000, "log tokens that trigger the Reflector", int, 1
     ),
@@ -144,6 +163,11 @@ def check(key: str, value: Any, where: str) -> Any:
         if spec.minimum is not None and number < spec.minimum:
             raise UsageError(f"{key} from {where} must be at least {spec.minimum:g}, not {value!r}")
         return number
+    if spec.kind is list:  # a TOML array of texts, or one text (from `config set` or a flag)
+        items = [value] if isinstance(value, str) else value
+        if not isinstance(items, list) or not all(isinstance(i, str) and i for i in items):
+            raise bad
+        return tuple(items)
     if not isinstance(value, str) or not value.strip():
         raise bad
     if spec.choices and value not in spec.choices:
@@ -151,7 +175,13 @@ def check(key: str, value: Any, where: str) -> Any:
     return value
 
 
-_KIND_NAMES = {str: "a non-empty text", int: "a whole number", float: "a number", bool: "true or false"}
+_KIND_NAMES = {
+    str: "a non-empty text",
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    list: "a list of texts",
+}
 
 
 def resolve(key: str) -> tuple[Any, str]:

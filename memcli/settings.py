@@ -26,7 +26,13 @@ _KEYS = {
     "observation_enabled": "observation.enabled",
     "observation_tokens": "observation.message_tokens",
     "observation_model": "observation.model",
+    "observation_instruction": "observation.instruction",
+    "observation_previous_tokens": "observation.previous_tokens",
+    "observation_hints": "observation.continuation_hints",
+    "observation_redact": "observation.redact",
+    "observation_hook": "observation.hook",
     "reflection_tokens": "reflection.observation_tokens",
+    "reflection_instruction": "reflection.instruction",
     "reflection_model": "reflection.model",
     "title_model": "title.model",
     "embedding_model": "embedding_model",
@@ -50,7 +56,13 @@ class Settings:
     observation_enabled: bool = True
     observation_tokens: int = 30_000
     observation_model: str | None = None
+    observation_instruction: str | None = None  # appended to the Observer's prompt
+    observation_previous_tokens: int = 2_000  # earlier log the Observer sees
+    observation_hints: bool = True  # current task and suggested response
+    observation_redact: tuple[str, ...] | None = None  # regexes blanked before saving
+    observation_hook: str | None = None  # module:function(text, kind) -> text
     reflection_tokens: int = 40_000
+    reflection_instruction: str | None = None
     reflection_model: str | None = None
     title_model: str | None = None
     embedding_model: str | None = None  # None: the bundled model when installed

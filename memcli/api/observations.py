@@ -34,7 +34,7 @@ class ObservationsAPI(MemoryCore):
         scope, llm, tokens = self._engine_parts(
             "observation", resource_id, thread_id, dry_run, threshold, model
         )
-        observer = Observer(self.store, llm, message_tokens=tokens)
+        observer = Observer(self.store, llm, message_tokens=tokens, options=self._observer_options())
         return observer.run(*scope, force=force or dry_run, dry_run=dry_run)
 
     def reflect(
@@ -53,8 +53,13 @@ class ObservationsAPI(MemoryCore):
         scope, llm, tokens = self._engine_parts(
             "reflection", resource_id, thread_id, dry_run, threshold, model
         )
-        reflector = Reflector(self.store, llm, observation_tokens=tokens)
+        reflector = Reflector(self.store, llm, observation_tokens=tokens, options=self._observer_options())
         return reflector.run(*scope, force=force, dry_run=dry_run)
+
+    def _observer_options(self):
+        from memcli.observational.options import ObserverOptions
+
+        return ObserverOptions.from_settings(self.settings)
 
     def _engine_parts(self, kind, resource_id, thread_id, dry_run, threshold, model):
         """(scope, model client or None for a dry run, token threshold) for observe and reflect."""

@@ -149,7 +149,8 @@ def show(thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: JsonOp
 def history(
     thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: JsonOpt = False, as_nl: NlOpt = False
 ) -> None:
-    """Every generation with token counts and compression ratios."""
+    """Every generation with token counts, compression ratios, and what each model run
+    took in and gave out (tokens_in, tokens_out; empty for runs before they were kept)."""
     with open_memory() as mem:
         records = mem.observation_history(**_scope(thread, resource))
     rows = []
@@ -162,6 +163,8 @@ def history(
                 "tokens": r.token_count,
                 "observed_tokens": r.observed_tokens,
                 "compression": ratio,
+                "tokens_in": r.metadata.get("tokens_in"),
+                "tokens_out": r.metadata.get("tokens_out"),
                 "created_at": r.created_at,
             }
         )
@@ -173,6 +176,8 @@ def history(
             ("tokens", "log tokens"),
             ("observed_tokens", "observed"),
             ("compression", "ratio"),
+            ("tokens_in", "model in"),
+            ("tokens_out", "model out"),
             ("created_at", "time"),
         ],
         as_json=as_json,

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from memcli import tokens
 from memcli.llm import LLM
 from memcli.observational import parse as parsing
+from memcli.observational.options import ObserverOptions
 from memcli.observational.prompts import OBSERVER
 from memcli.records import Message
 from memcli.store.observations import ObservationRecord
@@ -20,7 +21,6 @@ from memcli.timefmt import parse as parse_time
 DEFAULT_MESSAGE_TOKENS = 30_000
 BATCH_TOKENS = 10_000  # per observer call (Mastra batches resource scope likewise)
 MAX_MESSAGE_TOKENS = 8_000  # one huge message is cut in the middle to fit a call
-PREVIOUS_TOKENS = 2_000  # the newest part of the log shown for continuity
 MIN_OBSERVATION_TOKENS = 4_000  # what an observer may always answer, however short the batch
 
 
@@ -63,11 +63,27 @@ def format_messages(messages: list[Message]) -> str:
     return "\n".join(out).strip()
 
 
+# the hints' part of the answer form, left out of the prompt when they are turned off
+_HINTS_FORM = (
+    "\n<current-task>what the user is working on now, one or two lines</current-task>"
+    "\n<suggested-response>how the assistant should pick up the conversation, one or two lines</suggested-response>"
+)
+
+
 class Observer:
-    def __init__(self, store, llm: LLM | None, *, message_tokens: int = DEFAULT_MESSAGE_TOKENS):
+    def __init__(
+        self,
+        store,
+        llm: LLM | None,
+        *,
+        message_tokens: int = DEFAULT_MESSAGE_TOKENS,
+        options: ObserverOptions | None = None,
+    ):
         self.store = store
         self.llm = llm
         self.message_tokens = message_tokens
+        self.options = options or ObserverOptions()
+        self.options.check()
 
     def pending(self, scope: str, scope_id: str) -> tuple[ObservationRecord | None, list[Message]]:
         latest = self.store.observations.latest(scope, scope_id)
@@ -78,18 +94,21 @@ class Observer:
 
     def prompt(self, latest: ObservationRecord | None, batch: list[Message]) -> list[dict]:
         parts = []
-        if latest and latest.observations:
+        if latest and latest.observations and self.options.previous_tokens > 0:
             parts.append(
                 "Earlier observations (do not repeat them):\n"
-                + _tail_tokens(latest.observations, PREVIOUS_TOKENS)
+                + _tail_tokens(latest.observations, self.options.previous_tokens)
             )
-        if latest and (latest.current_task or latest.suggested_response):
+        if self.options.hints and latest and (latest.current_task or latest.suggested_response):
             parts.append(
                 f"Previous current task: {latest.current_task or '-'}\n"
                 f"Previous suggested response: {latest.suggested_response or '-'}"
             )
         parts.append("New messages to observe:\n" + format_messages(batch))
-        return [{"role": "system", "content": OBSERVER}, {"role": "user", "content": "\n\n".join(parts)}]
+        system = self.options.system_prompt(OBSERVER, "observation")
+        if not self.options.hints:  # the answer's form without the continuation hints
+            system = system.replace(_HINTS_FORM, "")
+        return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
 
     def run(self, scope: str, scope_id: str, *, force: bool = False, dry_run: bool = False) -> ObserveResult:
         result = ObserveResult()
@@ -122,37 +141,59 @@ class Observer:
         Observations far longer than what they observe are degenerate: such a log would
         soon crowd every later prompt out of the context window."""
         limit = max(MIN_OBSERVATION_TOKENS, 2 * sum(m.token_count for m in batch))
+        used = {"tokens_in": 0, "tokens_out": 0}
         for attempt in (1, 2):
             reply = self.llm.complete(messages)  # type: ignore[union-attr]
+            used["tokens_in"] += int(reply.usage.get("prompt_tokens", 0) or 0)
+            used["tokens_out"] += int(reply.usage.get("completion_tokens", 0) or 0)
             try:
-                parsed = parsing.parse(reply.content, need_task=True)
+                parsed = parsing.parse(
+                    reply.content,
+                    need_task=self.options.hints,
+                    guards=self.options.control_lines("observation"),
+                )
                 size = tokens.count(parsed["observations"])
                 if size > limit:
                     raise parsing.BadModelOutput(
                         f"the observer answered {size} tokens for {limit // 2} tokens of messages"
                     )
-                return parsed
+                return {**parsed, "usage": used}
             except parsing.BadModelOutput:
                 if attempt == 2:
                     raise
         raise AssertionError("unreachable")
 
+    def _saved_text(self, text: str | None) -> str | None:
+        """What is saved of the model's text: redactions and the hook, then control text dropped
+        again (a hook must not bring it back)."""
+        changed = self.options.transform(text, "observation")
+        if changed is None:
+            return None
+        return parsing.without_control_text(changed, self.options.control_lines("observation")).strip()
+
     def _write(self, scope, scope_id, latest, batch, parsed) -> ObservationRecord | None:
         """Append the next generation, or None when the log moved on meanwhile: another
         observer wrote it, or the thread was deleted (its log must not come back)."""
-        log = (latest.observations + "\n" if latest and latest.observations else "") + parsed["observations"]
+        new = self._saved_text(parsed["observations"]) or ""
+        log = (latest.observations + "\n" if latest and latest.observations else "") + new
         record = ObservationRecord(
             scope=scope,
             scope_id=scope_id,
             generation=(latest.generation if latest else 0) + 1,
             origin="observation",
             observations=log,
-            current_task=parsed["current_task"],
-            suggested_response=parsed["suggested_response"],
+            current_task=self._saved_text(parsed["current_task"]),
+            suggested_response=self._saved_text(parsed["suggested_response"]),
             token_count=tokens.count(log),
             observed_tokens=(latest.observed_tokens if latest else 0) + sum(m.token_count for m in batch),
             last_observed_rowid=batch[-1].rowid,
-            metadata={"messages": len(batch)},
+            metadata={
+                "messages": len(batch),
+                # the messages this generation came from (rowids after the previous cursor)
+                "first_message_id": batch[0].id,
+                "last_message_id": batch[-1].id,
+                **parsed["usage"],
+            },
             created_at=now(),
         )
         with self.store.transaction():

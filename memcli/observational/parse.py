@@ -34,20 +34,24 @@ def is_degenerate(text: str) -> str | None:
     return None
 
 
-def parse(text: str, *, need_task: bool) -> dict:
-    """{observations, current_task, suggested_response}; BadModelOutput if unusable."""
+def without_control_text(text: str, guards: tuple[str, ...] = ()) -> str:
+    """The lines that do not repeat the instructions (built-in or the user's own)."""
+    every = (*ECHO_GUARDS, *guards)
+    return "\n".join(
+        line[:MAX_LINE] for line in text.splitlines() if not any(g in line.lower() for g in every)
+    )
+
+
+def parse(text: str, *, need_task: bool, guards: tuple[str, ...] = ()) -> dict:
+    """{observations, current_task, suggested_response}; BadModelOutput if unusable.
+    guards: more control text (lower case) whose lines are dropped."""
     why = is_degenerate(text)
     if why:
         raise BadModelOutput(f"degenerate model output ({why})")
     observations = _section(text, "observations")
     if observations is None:
         raise BadModelOutput("the model's answer has no <observations> section")
-    kept = []
-    for line in observations.splitlines():
-        if any(guard in line.lower() for guard in ECHO_GUARDS):
-            continue
-        kept.append(line[:MAX_LINE])
-    observations = "\n".join(kept).strip()
+    observations = without_control_text(observations, guards).strip()
     if not observations:
         raise BadModelOutput("the model returned no observations")
     return {

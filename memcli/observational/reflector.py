@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from memcli import tokens
 from memcli.llm import LLM
 from memcli.observational import parse as parsing
+from memcli.observational.options import ObserverOptions
 from memcli.observational.prompts import REFLECTOR
 from memcli.store import owners
 from memcli.store.observations import ObservationRecord
@@ -35,10 +36,19 @@ def _guard_key(scope: str, scope_id: str) -> str:
 
 
 class Reflector:
-    def __init__(self, store, llm: LLM | None, *, observation_tokens: int = DEFAULT_OBSERVATION_TOKENS):
+    def __init__(
+        self,
+        store,
+        llm: LLM | None,
+        *,
+        observation_tokens: int = DEFAULT_OBSERVATION_TOKENS,
+        options: ObserverOptions | None = None,
+    ):
         self.store = store
         self.llm = llm
         self.threshold = observation_tokens
+        self.options = options or ObserverOptions()
+        self.options.check()
 
     def run(self, scope: str, scope_id: str, *, force: bool = False, dry_run: bool = False) -> ReflectResult:
         result = ReflectResult()
@@ -58,15 +68,24 @@ class Reflector:
             return result
         best: str | None = None
         best_tokens = latest.token_count
+        used = {"tokens_in": 0, "tokens_out": 0}
+        guards = self.options.control_lines("reflection")
         for share in LADDER:
             result.attempts += 1
             target = int(self.threshold * share)
-            prompt = REFLECTOR.format(target=target, current=latest.token_count)
+            prompt = self.options.system_prompt(
+                REFLECTOR.format(target=target, current=latest.token_count), "reflection"
+            )
             reply = self.llm.complete(  # type: ignore[union-attr]
                 [{"role": "system", "content": prompt}, {"role": "user", "content": latest.observations}]
             )
+            used["tokens_in"] += int(reply.usage.get("prompt_tokens", 0) or 0)
+            used["tokens_out"] += int(reply.usage.get("completion_tokens", 0) or 0)
             try:
-                text = parsing.parse(reply.content, need_task=False)["observations"]
+                text = parsing.parse(reply.content, need_task=False, guards=guards)["observations"]
+                text = parsing.without_control_text(
+                    self.options.transform(text, "reflection") or "", guards
+                ).strip()
             except parsing.BadModelOutput:
                 result.attempt_tokens.append(0)
                 continue
@@ -93,7 +112,7 @@ class Reflector:
                     token_count=best_tokens,
                     observed_tokens=latest.observed_tokens,
                     last_observed_rowid=latest.last_observed_rowid,
-                    metadata={"reflected_from": latest.generation, "attempts": result.attempts},
+                    metadata={"reflected_from": latest.generation, "attempts": result.attempts, **used},
                     created_at=now(),
                 )
                 self.store.observations.append(
