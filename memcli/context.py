@@ -9,8 +9,9 @@ exactly what was cut.
 
 import json
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
-from memcli import tokens
+from memcli import temporal, tokens
 from memcli.errors import MemcliError
 from memcli.records import Message
 from memcli.timefmt import parse
@@ -91,7 +92,13 @@ def build(
     tools: list[dict] | None,
     window: int,
     reserve: int,
+    now: datetime | None = None,
 ) -> ContextPlan:
+    """The request: head sections, history (oldest trimmed first to fit), the user message;
+    gaps of 10 minutes or more in the conversation are marked (temporal.py)."""
+    now = now or datetime.now(UTC)
+    if observations:
+        observations = temporal.relative_dates(observations, now)
     head: list[tuple[str, dict]] = []
     if system:
         head.append(("system", {"role": "system", "content": system}))
@@ -103,7 +110,13 @@ def build(
         head.append(("observations", {"role": "system", "content": observations}))
     if recalled:
         head.append(("recalled", {"role": "system", "content": recalled_block(recalled)}))
-    user_message = {"role": "user", "content": user}
+    marked = temporal.with_markers(
+        [_history_message(m) for m in history] + [{"role": "user", "content": user}],
+        [m.created_at for m in history],
+        now,
+    )
+    user_message = marked[-1]
+    sent_as = {m.id: sent for m, sent in zip(history, marked)}
     sections = dict.fromkeys(SECTIONS, 0)
     for name, msg in head:
         sections[name] += message_tokens(msg)
@@ -125,7 +138,7 @@ def build(
         )
 
     kept = list(history)
-    costs = [message_tokens(_history_message(m)) for m in kept]
+    costs = [message_tokens(sent_as[m.id]) for m in kept]
     if fixed + sum(costs) > budget:
         target = budget - int(TRIM_HEADROOM * budget)
         target = max(target, fixed)
@@ -137,5 +150,5 @@ def build(
             plan.trimmed += [m.id for m in kept[:n]]
             del kept[:n], costs[:n]
     sections["history"] = sum(costs)
-    plan.messages = [m for _, m in head] + [_history_message(m) for m in kept] + [user_message]
+    plan.messages = [m for _, m in head] + [sent_as[m.id] for m in kept] + [user_message]
     return plan
