@@ -7,6 +7,7 @@ so a failed reply loses nothing the user typed.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING
@@ -15,6 +16,7 @@ from memcli import context, working_memory
 from memcli.errors import InputError, MemcliError
 from memcli.io.jsonl import message_from_obj
 from memcli.llm import LLM, ModelError, Reply, tool_arguments
+from memcli.observational import retrieval
 from memcli.records import Message
 from memcli.settings import DEFAULT_RESOURCE
 
@@ -48,6 +50,8 @@ class ChatSettings:
     observation_model: str | None = None  # None: the settings' observation.model, else the chat model
     memories_top_k: int = 5  # facts memory shown to the model
     extract_memories: bool = False  # extract facts after each turn (config memories.extract)
+    retrieval: bool = False  # recall_messages: the raw messages behind observations (observation.retrieval)
+    retrieval_instructions: str | None = None  # extend that tool's description
 
 
 OBSERVATIONS_INTRO = (
@@ -168,14 +172,14 @@ class ChatSession:
         s = self.settings
         window = s.max_context or self.llm.context_window()
         schema = self.schema()
-        tools = [working_memory.tool_definition(schema)] if s.memory and self.tools_supported else None
+        tools = self._tools(schema)
         records = self._observation_records()
         return context.build(
             system=s.system or DEFAULT_SYSTEM,
             working_memory=working_memory.instructions(self.working_memory_text(), schema)
             if s.memory
             else None,
-            observations=observations_block(*records),
+            observations=self._observations_text(records),
             memories=self._memories_block(prompt) if s.memory else None,
             recalled=self._recalled(prompt, notices) if s.memory else [],
             history=self._history(records, saved) if s.memory else [],
@@ -315,9 +319,45 @@ class ChatSession:
         changed = len(done.added) + len(done.updated) + len(done.deleted)
         return [f"facts memory: {changed} changes"] if changed else []
 
+    def _tools(self, schema) -> list[dict] | None:
+        if not (self.settings.memory and self.tools_supported):
+            return None
+        tools = [working_memory.tool_definition(schema)]
+        if self._retrieval():
+            tools.append(retrieval.tool_definition(self.settings.retrieval_instructions))
+        return tools
+
+    def _retrieval(self) -> bool:
+        """observation.retrieval: the model may open the messages behind its observations."""
+        return self.settings.retrieval and self.settings.observational
+
+    def _observations_text(self, records) -> str | None:
+        block = observations_block(*records)
+        if block and self._retrieval():
+            thread = self.settings.thread_id if self._thread_exists() else None
+            legend = retrieval.sources_legend(self.memory, self.settings.resource_id, thread)
+            block = f"{block}\n{legend}" if legend else block
+        return block
+
+    def _open_messages(self, call) -> str:
+        """The recall_messages tool: raw messages as JSON, for this session's resource only."""
+        s = self.settings
+        try:
+            found = retrieval.run(
+                self.memory,
+                tool_arguments(call),
+                resource_id=s.resource_id,
+                thread_id=s.thread_id if self._thread_exists() else None,
+            )
+        except MemcliError as exc:
+            return f"error: {exc}"
+        return json.dumps(found, ensure_ascii=False)
+
     def _run_tool(self, call) -> str:
         """Apply a tool call; the result text goes back to the model. Nothing is
         written from a call that does not validate."""
+        if call.name == retrieval.TOOL_NAME and self._retrieval():
+            return self._open_messages(call)
         if call.name != working_memory.TOOL_NAME:
             return f"error: unknown tool {call.name}"
         try:

@@ -111,6 +111,12 @@ KNOWN: dict[str, Key] = {
         None, None, "module:function(text, kind) -> text, run on observations before they are saved"
     ),
     "reflection.instruction": Key(None, None, "text appended to the Reflector's instructions"),
+    "observation.retrieval": Key(
+        None, False, "the chat model gets recall_messages: the raw messages behind its observations", bool
+    ),
+    "observation.retrieval_instructions": Key(
+        None, None, "text appended to the recall_messages tool's description (extends it)"
+    ),
     "reflection.observation_tokens": Key(
         "MEMCLI_REFLECTION_TOKENS", 40_000, "log tokens that trigger the Reflector", int, 1
     ),

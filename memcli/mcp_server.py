@@ -166,6 +166,31 @@ def build_server(memory: Memory):
         record = memory.get_observations(resource_id=resource_for(resource_id), thread_id=thread_id)
         return {} if record is None else dict(record.__dict__)
 
+    @tool(
+        True,
+        description=(
+            "Open the raw messages behind the observation log: an observation generation's sources "
+            "(with thread_id: that thread's log; without: the user's), a thread's messages, or a search; "
+            "a page at a time, pass next_cursor for the next page."
+        ),
+    )
+    def recall_messages(
+        resource_id: ResourceArg = None,
+        thread_id: ThreadArg = None,
+        generation: Annotated[int | None, Field(ge=1, description="An observation generation.")] = None,
+        query: Annotated[
+            str | None, Field(min_length=1, description="Words or a question to search for.")
+        ] = None,
+        cursor: Annotated[str | None, Field(description="next_cursor from the previous answer.")] = None,
+    ) -> dict[str, Any]:
+        return memory.open_messages(
+            generation=generation,
+            thread_id=thread_id,
+            query=query,
+            cursor=cursor,
+            resource_id=resource_for(resource_id),
+        )
+
     MemoryId = Annotated[str, Field(min_length=1, description="A memory id from search_memories.")]
 
     @tool(False, description="Remember a durable fact about the user (facts memory); returns it with its id.")

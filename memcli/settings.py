@@ -31,6 +31,8 @@ _KEYS = {
     "observation_hints": "observation.continuation_hints",
     "observation_redact": "observation.redact",
     "observation_hook": "observation.hook",
+    "observation_retrieval": "observation.retrieval",
+    "observation_retrieval_instructions": "observation.retrieval_instructions",
     "reflection_tokens": "reflection.observation_tokens",
     "reflection_instruction": "reflection.instruction",
     "reflection_model": "reflection.model",
@@ -61,6 +63,8 @@ class Settings:
     observation_hints: bool = True  # current task and suggested response
     observation_redact: tuple[str, ...] | None = None  # regexes blanked before saving
     observation_hook: str | None = None  # module:function(text, kind) -> text
+    observation_retrieval: bool = False  # the chat model may open the messages behind observations
+    observation_retrieval_instructions: str | None = None  # extend that tool's description
     reflection_tokens: int = 40_000
     reflection_instruction: str | None = None
     reflection_model: str | None = None

@@ -19,6 +19,7 @@ TOOLS = {
     "working_memory_update": "update_working_memory",
     "threads_list": "list_threads",
     "observations_show": "get_observations",
+    "recall_messages": "open_messages",
     "add_memory": "add_memory",
     "search_memories": "search_memories",
     "update_memory": "update_memory",

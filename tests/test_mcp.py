@@ -43,6 +43,7 @@ def test_mcp_tools_and_resources(cli, local_model):
             "working_memory_update",
             "threads_list",
             "observations_show",
+            "recall_messages",
             "add_memory",
             "search_memories",
             "update_memory",

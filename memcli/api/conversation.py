@@ -71,6 +71,8 @@ class ConversationAPI(MemoryCore):
             titles=titles and memory,
             observational=self.settings.observation_enabled,
             extract_memories=self.settings.memories_extract,
+            retrieval=self.settings.observation_retrieval,
+            retrieval_instructions=self.settings.observation_retrieval_instructions,
         )
         chat_llm = self._chat_model("chat", model)
         title_llm = (

@@ -125,3 +125,56 @@ class ObservationsAPI(MemoryCore):
         return self.store.messages.after(
             start, until=record.last_observed_rowid, limit=limit, offset=offset, **where
         )
+
+    def open_messages(
+        self,
+        *,
+        generation: int | None = None,
+        thread_id: str | None = None,
+        query: str | None = None,
+        cursor: str | None = None,
+        resource_id: str | None = None,
+        limit: int = 20,
+    ) -> dict:
+        """The raw messages behind the observation log (a model's recall_messages tool, MCP):
+        a generation's sources (thread scope with thread_id, else the resource's), a thread's
+        messages, or a search; {"messages": [...], "next_cursor": str or None}."""
+        offset = _offset(cursor)
+        if query:
+            hits = self.recall(query, resource_id=resource_id, top_k=limit, message_range=0).hits  # type: ignore[attr-defined]
+            return {"messages": [_compact(h.message) for h in hits], "next_cursor": None}
+        if generation is not None:
+            found = self.observation_sources(
+                generation, thread_id=thread_id, resource_id=resource_id, limit=limit + 1, offset=offset
+            )
+        elif thread_id:
+            found = self.list_messages(thread_id, resource_id, offset=offset, limit=limit + 1)
+        else:
+            raise InputError("give a generation, a thread_id or a query")
+        more = len(found) > limit
+        return {
+            "messages": [_compact(m) for m in found[:limit]],
+            "next_cursor": str(offset + limit) if more else None,
+        }
+
+
+def _offset(cursor: str | None) -> int:
+    if cursor in (None, ""):
+        return 0
+    try:
+        value = int(str(cursor))
+    except ValueError:
+        raise InputError(f"cursor must come from the previous answer, not {cursor!r}") from None
+    if value < 0:
+        raise InputError("cursor must come from the previous answer")
+    return value
+
+
+def _compact(m) -> dict:
+    return {
+        "id": m.id,
+        "thread_id": m.thread_id,
+        "role": m.role,
+        "created_at": m.created_at,
+        "content": m.content,
+    }

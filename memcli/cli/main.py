@@ -49,7 +49,7 @@ def mcp_command(
     """Serve memory to agent clients over stdio (Model Context Protocol).
 
     Tools: recall, remember, working_memory_get, working_memory_update,
-    threads_list, observations_show, add_memory, search_memories,
+    threads_list, observations_show, recall_messages, add_memory, search_memories,
     update_memory, delete_memory, memory_history; resources memcli://threads
     and memcli://threads/{id}. Arguments: docs/reference.md.
     """

@@ -128,12 +128,34 @@ def reflect(
 
 
 @app.command("show")
-def show(thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: JsonOpt = False) -> None:
-    """The active observation log, current task and suggested response."""
+def show(
+    thread: ThreadOpt = None,
+    resource: ResourceOpt = None,
+    sources: Annotated[
+        bool, typer.Option("--sources", help="Also list the messages each generation was made from.")
+    ] = False,
+    as_json: JsonOpt = False,
+) -> None:
+    """The active observation log, current task and suggested response.
+
+    With --sources, each observation generation's messages (open them with
+    `memcli ui`, or a model with the recall_messages tool: observation.retrieval)."""
+    where = _scope(thread, resource)
     with open_memory() as mem:
-        latest = mem.get_observations(**_scope(thread, resource))
+        latest = mem.get_observations(**where)
+        found = (
+            {
+                g.generation: mem.observation_sources(g.generation, **where, limit=10_000)
+                for g in mem.observation_history(**where)
+            }
+            if sources
+            else {}
+        )
     if as_json:
-        output.write_json(None if latest is None else latest.__dict__)
+        data = None if latest is None else dict(latest.__dict__)
+        if data is not None and sources:
+            data["sources"] = {str(g): [m.to_dict() for m in ms] for g, ms in found.items() if ms}
+        output.write_json(data)
         return
     if latest is None:
         output.notice("no observations yet")
@@ -143,6 +165,13 @@ def show(thread: ThreadOpt = None, resource: ResourceOpt = None, as_json: JsonOp
         print(f"\nCurrent task: {latest.current_task}")
     if latest.suggested_response:
         print(f"Suggested response: {latest.suggested_response}")
+    for generation, messages in found.items():
+        if messages:
+            print(
+                f"\nGeneration {generation}: {len(messages)} messages, {messages[0].created_at} to {messages[-1].created_at}"
+            )
+            for m in messages:
+                print(f"  {m.id}  {m.role}: {' '.join(m.content.split())[:100]}")
 
 
 @app.command("history")

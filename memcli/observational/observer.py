@@ -192,6 +192,8 @@ class Observer:
                 # the messages this generation came from (rowids after the previous cursor)
                 "first_message_id": batch[0].id,
                 "last_message_id": batch[-1].id,
+                "first_message_at": batch[0].created_at,
+                "last_message_at": batch[-1].created_at,
                 **parsed["usage"],
             },
             created_at=now(),

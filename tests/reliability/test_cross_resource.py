@@ -122,13 +122,22 @@ def test_every_mcp_tool_refuses_alices_ids(cli, db_path, alice):
         ("working_memory_update", {"content": "x", "thread_id": "a-t"}),
         ("threads_list", {"resource_id": "alice"}),
         ("observations_show", {"thread_id": "a-t"}),
+        ("recall_messages", {"thread_id": "a-t"}),
+        ("recall_messages", {"thread_id": "a-t", "generation": 1}),
+        ("recall_messages", {"resource_id": "alice", "generation": 1}),
+        ("recall_messages", {"resource_id": "alice", "query": "PIN"}),
         ("add_memory", {"text": "x", "resource_id": "alice"}),
         ("search_memories", {"query": "PIN", "resource_id": "alice"}),
         ("update_memory", {"memory_id": fact, "text": "x"}),
         ("delete_memory", {"memory_id": fact}),
         ("memory_history", {"memory_id": fact}),
     ]
-    open_calls = [("recall", {"query": "PIN"}), ("search_memories", {"query": "PIN"}), ("threads_list", {})]
+    open_calls = [
+        ("recall", {"query": "PIN"}),
+        ("search_memories", {"query": "PIN"}),
+        ("threads_list", {}),
+        ("recall_messages", {"query": "PIN"}),
+    ]
 
     async def run(session):
         tools = {t.name for t in (await session.list_tools()).tools}
