@@ -22,13 +22,13 @@ def test_parallel_first_uses_load_the_model_once(tmp_path, monkeypatch):
     import threading
 
     made = []
-    real = embeddings.FastEmbedder.__init__
+    real = embeddings._new_embedder  # onnx_embedder for the bundled model, else fastembed
 
-    def counting(self, *args, **kwargs):
+    def counting(*args, **kwargs):
         made.append(1)
-        real(self, *args, **kwargs)
+        return real(*args, **kwargs)
 
-    monkeypatch.setattr(embeddings.FastEmbedder, "__init__", counting)
+    monkeypatch.setattr(embeddings, "_new_embedder", counting)
     monkeypatch.setattr(embeddings, "_LOADED", {})
     start = threading.Barrier(8)
     with Memory(tmp_path / "m.db") as mem:

@@ -362,20 +362,20 @@ def test_an_interrupted_rebuild_is_told_by_doctor_stats_and_recall(cli, local_mo
         {"content": f"note {i} about the garden", "thread_id": "t", "resource_id": "r"} for i in range(600)
     ]
     assert cli("import", "-", input=jsonl(rows)).code == 0
-    from memcli import embeddings
+    from memcli.onnx_embedder import OnnxEmbedder  # what runs the bundled model
 
-    real = embeddings.FastEmbedder.embed
+    real = OnnxEmbedder.embed
     calls = []
 
-    def failing(self, texts):
+    def failing(self, texts, **kwargs):
         calls.append(len(texts))
         if len(calls) == 2:
             raise KeyboardInterrupt  # the user's Ctrl-C mid-rebuild
-        return real(self, texts)
+        return real(self, texts, **kwargs)
 
-    monkeypatch.setattr(embeddings.FastEmbedder, "embed", failing)
+    monkeypatch.setattr(OnnxEmbedder, "embed", failing)
     assert cli("embed", "--rebuild").code == 130
-    monkeypatch.setattr(embeddings.FastEmbedder, "embed", real)
+    monkeypatch.setattr(OnnxEmbedder, "embed", real)
     stats = cli("db", "stats", "--json").json()
     assert stats["messages_without_vectors"] > 0
     doctor = {c["check"]: c for c in cli("db", "doctor", "--json").json()["checks"]}
