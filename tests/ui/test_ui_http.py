@@ -387,6 +387,7 @@ def test_observation_log_links_to_the_messages_it_came_from(viewer, scripted_mod
     )
     page = v.get("/observations/threads/t-work").text
     assert "Dagster migration due in March" in page and "generation 1" in page
+    assert "model: 10 in, 5 out" in page  # the run's tokens, as the scripted server counted them
     assert re.search(r"Unobserved: 1 messages", page)
     link = re.search(r'href="(/observed/threads/t-work\?generation=1)"', page)
     assert link
