@@ -85,7 +85,7 @@ class Pages(Face):
             "working_memory.html",
             where=where,
             content=self.mem.get_working_memory(**where) or "",
-            history=self.mem.working_memory_history(**where),
+            history=render.changes(self.mem.working_memory_history(**where)),
             schema=self.mem.working_memory_schema(),
         )
 

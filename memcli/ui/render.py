@@ -91,3 +91,21 @@ def pages(total: int, size: int, page: int) -> dict:
     last = max(1, -(-total // size))
     page = min(max(page, 1), last)
     return {"page": page, "last": last, "offset": (page - 1) * size, "size": size, "total": total}
+
+
+def changes(history: list[dict]) -> list[dict]:
+    """Working memory history (newest first) with what each change did: the lines it
+    removed and added against the version before it."""
+    import difflib
+
+    out = []
+    for i, entry in enumerate(history):
+        before = (history[i + 1]["content"] or "") if i + 1 < len(history) else ""
+        after = entry["content"] or ""
+        lines = [
+            {"kind": "add" if line.startswith("+") else "del", "text": line[1:]}
+            for line in difflib.unified_diff(before.splitlines(), after.splitlines(), lineterm="", n=0)
+            if line[:1] in "+-" and not line.startswith(("+++", "---"))
+        ]
+        out.append({**entry, "diff": lines, "first": i + 1 == len(history)})
+    return out

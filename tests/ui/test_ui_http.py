@@ -319,6 +319,9 @@ def test_every_action_asks_then_does(viewer):
     assert v.mem.owner_of("thread", ids["clone"]) is None
     wm = v.get("/working-memory/resources/alice").text
     assert "a cat" in wm and "vegetarian" in wm  # the old text stays in the history
+    # what each change did: the newest removed the two old lines and added the cat
+    assert '<span class="add">+ - **Pet**: a cat</span>' in wm
+    assert '<span class="del">- - **Diet**: vegetarian</span>' in wm
 
 
 def test_forget_a_resource_offers_its_export_first(viewer):
