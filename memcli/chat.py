@@ -19,6 +19,7 @@ from memcli.llm import LLM, ModelError, Reply, tool_arguments
 from memcli.observational import retrieval
 from memcli.records import Message
 from memcli.settings import DEFAULT_RESOURCE
+from memcli.titles import clean_title
 
 if TYPE_CHECKING:
     from memcli.api.core import ChatMemory
@@ -52,6 +53,7 @@ class ChatSettings:
     extract_memories: bool = False  # extract facts after each turn (config memories.extract)
     retrieval: bool = False  # recall_messages: the raw messages behind observations (observation.retrieval)
     retrieval_instructions: str | None = None  # extend that tool's description
+    observer_keeps_wm: bool = False  # observation.manage_working_memory: the model only reads it
 
 
 OBSERVATIONS_INTRO = (
@@ -62,6 +64,7 @@ OBSERVATIONS_INTRO = (
 
 
 MEMORIES_INTRO = "Facts you remember about the user (current; the newest knowledge wins):"
+WM_READ_ONLY = "What you know about the user (your memory keeps it up to date):"
 RESOURCE_INTRO = "Your observations across all your conversations with this user:"
 
 
@@ -176,9 +179,7 @@ class ChatSession:
         records = self._observation_records()
         return context.build(
             system=s.system or DEFAULT_SYSTEM,
-            working_memory=working_memory.instructions(self.working_memory_text(), schema)
-            if s.memory
-            else None,
+            working_memory=self._working_memory_block(schema) if s.memory else None,
             observations=self._observations_text(records),
             memories=self._memories_block(prompt) if s.memory else None,
             recalled=self._recalled(prompt, notices) if s.memory else [],
@@ -319,13 +320,19 @@ class ChatSession:
         changed = len(done.added) + len(done.updated) + len(done.deleted)
         return [f"facts memory: {changed} changes"] if changed else []
 
+    def _working_memory_block(self, schema) -> str | None:
+        if not self.settings.observer_keeps_wm:
+            return working_memory.instructions(self.working_memory_text(), schema)
+        text = (self.working_memory_text() or "").strip()
+        return f"{WM_READ_ONLY}\n{text}" if text else None
+
     def _tools(self, schema) -> list[dict] | None:
         if not (self.settings.memory and self.tools_supported):
             return None
-        tools = [working_memory.tool_definition(schema)]
+        tools = [] if self.settings.observer_keeps_wm else [working_memory.tool_definition(schema)]
         if self._retrieval():
             tools.append(retrieval.tool_definition(self.settings.retrieval_instructions))
-        return tools
+        return tools or None
 
     def _retrieval(self) -> bool:
         """observation.retrieval: the model may open the messages behind its observations."""
@@ -358,7 +365,7 @@ class ChatSession:
         written from a call that does not validate."""
         if call.name == retrieval.TOOL_NAME and self._retrieval():
             return self._open_messages(call)
-        if call.name != working_memory.TOOL_NAME:
+        if call.name != working_memory.TOOL_NAME or self.settings.observer_keeps_wm:
             return f"error: unknown tool {call.name}"
         try:
             arguments = tool_arguments(call)
@@ -381,15 +388,6 @@ class ChatSession:
         if title:
             self.memory.rename_thread(self.settings.thread_id, title)  # type: ignore[arg-type]
         return title
-
-
-def clean_title(text: str) -> str | None:
-    line = next((ln for ln in text.strip().splitlines() if ln.strip()), "")
-    line = line.strip().strip("\"'`“”‘’").replace(":", " -").strip()
-    line = " ".join(line.split())
-    if len(line) > 80:
-        line = line[:79].rstrip() + "…"
-    return line or None
 
 
 def _tools_unsupported(exc: Exception) -> bool:

@@ -114,6 +114,10 @@ KNOWN: dict[str, Key] = {
     "observation.retrieval": Key(
         None, False, "the chat model gets recall_messages: the raw messages behind its observations", bool
     ),
+    "observation.manage_working_memory": Key(
+        None, False, "the Observer keeps working memory up to date; the chat model only reads it", bool
+    ),
+    "observation.thread_titles": Key(None, False, "the Observer titles threads that have no title", bool),
     "observation.retrieval_instructions": Key(
         None, None, "text appended to the recall_messages tool's description (extends it)"
     ),

@@ -32,6 +32,8 @@ _KEYS = {
     "observation_redact": "observation.redact",
     "observation_hook": "observation.hook",
     "observation_retrieval": "observation.retrieval",
+    "observation_manage_working_memory": "observation.manage_working_memory",
+    "observation_thread_titles": "observation.thread_titles",
     "observation_retrieval_instructions": "observation.retrieval_instructions",
     "reflection_tokens": "reflection.observation_tokens",
     "reflection_instruction": "reflection.instruction",
@@ -64,6 +66,8 @@ class Settings:
     observation_redact: tuple[str, ...] | None = None  # regexes blanked before saving
     observation_hook: str | None = None  # module:function(text, kind) -> text
     observation_retrieval: bool = False  # the chat model may open the messages behind observations
+    observation_manage_working_memory: bool = False  # the Observer keeps working memory
+    observation_thread_titles: bool = False  # the Observer titles untitled threads
     observation_retrieval_instructions: str | None = None  # extend that tool's description
     reflection_tokens: int = 40_000
     reflection_instruction: str | None = None

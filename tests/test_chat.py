@@ -198,7 +198,7 @@ def test_continue_uses_the_latest_thread(cli, llm_server):
 
 @pytest.mark.parametrize("title,expected", [('"Trip: Porto"', "Trip - Porto"), ("x" * 100, "x" * 79 + "…")])
 def test_titles_are_cleaned(title, expected):
-    from memcli.chat import clean_title
+    from memcli.titles import clean_title
 
     assert clean_title(title) == expected
 

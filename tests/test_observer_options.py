@@ -7,7 +7,7 @@ import json
 import sys
 
 import pytest
-from fake_llm import reply
+from fake_llm import reply, tool_call
 
 pytestmark = pytest.mark.both_backends
 
@@ -140,3 +140,43 @@ def test_each_run_keeps_its_tokens_and_the_messages_it_came_from(cli, llm_server
         record = mem.observation_history(thread_id="t")[0]
         assert (record.metadata["first_message_id"], record.metadata["last_message_id"]) == (ids[0], ids[-1])
         assert [m.id for m in mem.observation_sources(1, thread_id="t")] == ids
+
+
+def test_the_observer_keeps_working_memory_and_titles_threads(cli, llm_server):
+    """Mastra's manageWorkingMemory: the Observer updates it in the generation's transaction;
+    the chat model is no longer offered the tool (and a call to it is refused)."""
+    _thread(cli)
+    _config(cli, "observation.manage_working_memory", "true")
+    _config(cli, "observation.thread_titles", "true")
+    assert cli("working-memory", "set", "-r", "alice", "--", "- **Name**: Alice").code == 0
+    answer = ANSWER + (
+        "\n<working-memory>\n- **Name**: Alice\n- **Project**: Dagster migration\n</working-memory>"
+        '\n<thread-title>"Dagster migration plan"</thread-title>'
+    )
+    llm_server.script([reply(answer)])
+    assert cli("observe", "-t", "t", "--force").code == 0
+    prompt = llm_server.requests[0]["messages"]
+    assert "<working-memory>" in prompt[0]["content"] and "<thread-title>" in prompt[0]["content"]
+    assert "- **Name**: Alice" in prompt[1]["content"]  # it sees the current text
+    assert "Dagster migration" in cli("working-memory", "show", "-r", "alice").out
+    history = cli("working-memory", "history", "-r", "alice", "--json").json()
+    assert history[0]["source"] == "observer"
+    assert cli("threads", "show", "t", "--json").json()["thread"]["title"] == "Dagster migration plan"
+    llm_server.script([tool_call("update_working_memory", {"memory": "- hijacked"}), reply("ok")])
+    assert cli("ask", "hi", "-t", "t", "-r", "alice", "--no-title").code == 0
+    assert "update_working_memory" not in json.dumps(llm_server.requests[1].get("tools") or [])
+    assert "hijacked" not in cli("working-memory", "show", "-r", "alice").out
+    system = "\n".join(m["content"] for m in llm_server.requests[1]["messages"] if m["role"] == "system")
+    assert "your memory keeps it up to date" in system and "Dagster migration" in system
+
+
+def test_an_invalid_working_memory_from_the_observer_leaves_it_unchanged(cli, llm_server, tmp_path):
+    _thread(cli)
+    _config(cli, "observation.manage_working_memory", "true")
+    schema = tmp_path / "s.json"
+    schema.write_text('{"type": "object", "properties": {"city": {"type": "string"}}}')
+    assert cli("working-memory", "schema", str(schema)).code == 0
+    llm_server.script([reply(ANSWER + "\n<working-memory>not json at all</working-memory>")])
+    assert cli("observe", "-t", "t", "--force").code == 0  # the observation itself is kept
+    assert "Dagster" in _log(cli)["observations"]
+    assert "not json" not in cli("working-memory", "show", "-r", "alice").out

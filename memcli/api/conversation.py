@@ -73,6 +73,7 @@ class ConversationAPI(MemoryCore):
             extract_memories=self.settings.memories_extract,
             retrieval=self.settings.observation_retrieval,
             retrieval_instructions=self.settings.observation_retrieval_instructions,
+            observer_keeps_wm=self.settings.observation_manage_working_memory,
         )
         chat_llm = self._chat_model("chat", model)
         title_llm = (

@@ -10,6 +10,7 @@ from dataclasses import dataclass, field
 
 from memcli import tokens
 from memcli.llm import LLM
+from memcli.observational import extras
 from memcli.observational import parse as parsing
 from memcli.observational.options import ObserverOptions
 from memcli.observational.prompts import OBSERVER
@@ -84,6 +85,7 @@ class Observer:
         self.message_tokens = message_tokens
         self.options = options or ObserverOptions()
         self.options.check()
+        self._scope = "thread"  # set by run()
 
     def pending(self, scope: str, scope_id: str) -> tuple[ObservationRecord | None, list[Message]]:
         latest = self.store.observations.latest(scope, scope_id)
@@ -104,13 +106,22 @@ class Observer:
                 f"Previous current task: {latest.current_task or '-'}\n"
                 f"Previous suggested response: {latest.suggested_response or '-'}"
             )
+        extra_parts, extra_form = extras.prompt_parts(
+            self.store, self.options, self._scope, batch[-1].resource_id
+        )
+        parts += extra_parts
         parts.append("New messages to observe:\n" + format_messages(batch))
         system = self.options.system_prompt(OBSERVER, "observation")
         if not self.options.hints:  # the answer's form without the continuation hints
             system = system.replace(_HINTS_FORM, "")
+        if extra_form:  # after the form's last section
+            system = system.replace("</suggested-response>", "</suggested-response>" + extra_form, 1)
+            if "</suggested-response>" not in system:
+                system = system.replace("</observations>", "</observations>" + extra_form, 1)
         return [{"role": "system", "content": system}, {"role": "user", "content": "\n\n".join(parts)}]
 
     def run(self, scope: str, scope_id: str, *, force: bool = False, dry_run: bool = False) -> ObserveResult:
+        self._scope = scope
         result = ObserveResult()
         latest, queue = self.pending(scope, scope_id)
         waiting = sum(m.token_count for m in queue)
@@ -157,7 +168,8 @@ class Observer:
                     raise parsing.BadModelOutput(
                         f"the observer answered {size} tokens for {limit // 2} tokens of messages"
                     )
-                return {**parsed, "usage": used}
+                found = extras.parse(reply.content, self.options, self._scope)
+                return {**parsed, "usage": used, "extras": extras.checked(self.store, self.options, found)}
             except parsing.BadModelOutput:
                 if attempt == 2:
                     raise
@@ -205,4 +217,5 @@ class Observer:
             if not self.store.messages.by_rowids([batch[-1].rowid]):
                 return None  # deleted meanwhile (rowids are never reused, so this is the same one)
             self.store.observations.append(record, owner=batch[-1].resource_id)
+            extras.write(self.store, scope, scope_id, batch[-1].resource_id, parsed.get("extras") or {})
         return record

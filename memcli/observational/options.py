@@ -5,6 +5,8 @@
 - `previous_tokens`: how much of the earlier log the Observer sees (Mastra's
   `previousObserverTokens`); 0 shows none.
 - `hints`: the continuation hints (current task, suggested response), asked for and kept, or not.
+- `manage_working_memory`: the Observer keeps the resource's working memory up to date (Mastra's
+  `manageWorkingMemory`); the chat model then only reads it. `titles`: it titles untitled threads.
 - `redact`: regular expressions whose matches become "[redacted]" in every observation,
   reflection and hint before it is saved; `hook`: "module:function", called as
   function(text, kind) -> text after the redactions, for anything else.
@@ -34,6 +36,8 @@ class ObserverOptions:
     hints: bool = True
     redact: tuple[str, ...] = ()
     hook: str | None = None
+    manage_working_memory: bool = False  # the Observer keeps working memory, not the chat model
+    titles: bool = False  # the Observer titles untitled threads
 
     @classmethod
     def from_settings(cls, settings) -> ObserverOptions:
@@ -44,6 +48,8 @@ class ObserverOptions:
             hints=settings.observation_hints,
             redact=tuple(settings.observation_redact or ()),
             hook=settings.observation_hook,
+            manage_working_memory=settings.observation_manage_working_memory,
+            titles=settings.observation_thread_titles,
         )
 
     def system_prompt(self, base: str, kind: str) -> str:

@@ -17,6 +17,11 @@ def _section(text: str, tag: str) -> str | None:
     return match.group(1).strip() if match else None
 
 
+def section(text: str, tag: str) -> str | None:
+    """An optional <tag>...</tag> section of an answer (working memory, a title), or None."""
+    return _section(text, tag)
+
+
 def is_degenerate(text: str) -> str | None:
     """Why the text looks like a model stuck in a loop, or None."""
     lines = text.splitlines()
