@@ -15,8 +15,8 @@ from typing import TYPE_CHECKING
 from memcli import context, working_memory
 from memcli.errors import InputError, MemcliError
 from memcli.io.jsonl import message_from_obj
-from memcli.llm import LLM, ModelError, Reply, tool_arguments
-from memcli.observational import retrieval
+from memcli.llm import LLM, ModelError, Reply, tool_arguments, tools_unsupported
+from memcli.observational import buffering, retrieval
 from memcli.records import Message
 from memcli.settings import DEFAULT_RESOURCE
 from memcli.titles import clean_title
@@ -54,6 +54,9 @@ class ChatSettings:
     retrieval: bool = False  # recall_messages: the raw messages behind observations (observation.retrieval)
     retrieval_instructions: str | None = None  # extend that tool's description
     observer_keeps_wm: bool = False  # observation.manage_working_memory: the model only reads it
+    buffer_tokens: int = 0  # observation.buffer_tokens: observe ahead in the background (0: off)
+    block_after: float = 1.2
+    activate_after_idle: float = 0.0
 
 
 OBSERVATIONS_INTRO = (
@@ -200,6 +203,7 @@ class ChatSession:
             raise InputError("the message is empty")
         s = self.settings
         notices: list[str] = []
+        early = buffering.activate_if_idle(self.memory, s) if s.memory and s.observational else []
         saved, first_exchange = self._save_prompt(prompt, notices) if s.memory else (None, False)
         plan = self.plan(prompt, notices, saved)
         self.last_plan = plan
@@ -221,7 +225,7 @@ class ChatSession:
                 ]
             )
         title = self._title(prompt) if s.titles and first_exchange else None
-        info: list[str] = []
+        info: list[str] = list(early)
         if s.observational and s.memory:
             info += self._maintain_observations(notices)
         if s.extract_memories and s.memory:
@@ -256,7 +260,7 @@ class ChatSession:
         try:
             reply = self.llm.complete(messages, tools=tools, on_token=on_token)
         except ModelError as exc:
-            if tools and _tools_unsupported(exc):
+            if tools and tools_unsupported(exc):
                 self.tools_supported = False
                 notices.append(f"{self.llm.model} does not take tools: working memory is read-only")
                 plan.tools, plan.sections["tools"] = None, 0
@@ -298,11 +302,14 @@ class ChatSession:
         s = self.settings
         notes: list[str] = []
         try:
-            done = self.memory.observe(
-                thread_id=s.thread_id, threshold=s.observation_tokens, model=s.observation_model
-            )
-            if done.observed_messages:
-                notes.append(f"observed {done.observed_messages} older messages into the observation log")
+            if s.buffer_tokens > 0:
+                notes += buffering.after_turn(self.memory, s)
+            else:
+                done = self.memory.observe(
+                    thread_id=s.thread_id, threshold=s.observation_tokens, model=s.observation_model
+                )
+                if done.observed_messages:
+                    notes.append(f"observed {done.observed_messages} older messages into the observation log")
             reflected = self.memory.reflect(thread_id=s.thread_id, threshold=s.reflection_tokens)
             if reflected.generation is not None:
                 notes.append(f"condensed the observation log to {reflected.after_tokens} tokens")
@@ -388,8 +395,3 @@ class ChatSession:
         if title:
             self.memory.rename_thread(self.settings.thread_id, title)  # type: ignore[arg-type]
         return title
-
-
-def _tools_unsupported(exc: Exception) -> bool:
-    text = str(exc).lower()
-    return "tool" in text and any(w in text for w in ("support", "not allowed", "unsupported", "does not"))

@@ -114,6 +114,22 @@ KNOWN: dict[str, Key] = {
     "observation.retrieval": Key(
         None, False, "the chat model gets recall_messages: the raw messages behind its observations", bool
     ),
+    "observation.buffer_tokens": Key(
+        "MEMCLI_OBSERVATION_BUFFER_TOKENS",
+        0,
+        "observe ahead in a background process every N unobserved tokens (0: off, observe at the threshold)",
+        int,
+        0,
+    ),
+    "observation.buffer_activation": Key(
+        None, 0.8, "share of the threshold buffered observations cover; the newest rest stays raw", float, 0.0
+    ),
+    "observation.block_after": Key(
+        None, 1.2, "times the threshold above which a turn waits for the Observer (buffering on)", float, 1.0
+    ),
+    "observation.activate_after_idle": Key(
+        None, 0.0, "seconds of silence after which buffered observations go into the log (0: off)", float, 0.0
+    ),
     "observation.manage_working_memory": Key(
         None, False, "the Observer keeps working memory up to date; the chat model only reads it", bool
     ),

@@ -303,3 +303,9 @@ def tool_arguments(call: ToolCall) -> dict:
     if not isinstance(value, dict):
         raise MemcliError(f"tool {call.name} arguments must be a JSON object")
     return value
+
+
+def tools_unsupported(exc: Exception) -> bool:
+    """Whether a model's error says it takes no tools (then a turn goes on without them)."""
+    text = str(exc).lower()
+    return "tool" in text and any(w in text for w in ("support", "not allowed", "unsupported", "does not"))

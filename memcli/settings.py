@@ -32,6 +32,10 @@ _KEYS = {
     "observation_redact": "observation.redact",
     "observation_hook": "observation.hook",
     "observation_retrieval": "observation.retrieval",
+    "observation_buffer_tokens": "observation.buffer_tokens",
+    "observation_buffer_activation": "observation.buffer_activation",
+    "observation_block_after": "observation.block_after",
+    "observation_activate_after_idle": "observation.activate_after_idle",
     "observation_manage_working_memory": "observation.manage_working_memory",
     "observation_thread_titles": "observation.thread_titles",
     "observation_retrieval_instructions": "observation.retrieval_instructions",
@@ -66,6 +70,10 @@ class Settings:
     observation_redact: tuple[str, ...] | None = None  # regexes blanked before saving
     observation_hook: str | None = None  # module:function(text, kind) -> text
     observation_retrieval: bool = False  # the chat model may open the messages behind observations
+    observation_buffer_tokens: int = 0  # observe ahead in the background every N tokens (0: off)
+    observation_buffer_activation: float = 0.8  # share of the threshold buffers cover; the rest stays raw
+    observation_block_after: float = 1.2  # x threshold: above it a turn waits for the Observer
+    observation_activate_after_idle: float = 0.0  # seconds idle after which buffers go in (0: off)
     observation_manage_working_memory: bool = False  # the Observer keeps working memory
     observation_thread_titles: bool = False  # the Observer titles untitled threads
     observation_retrieval_instructions: str | None = None  # extend that tool's description

@@ -74,6 +74,9 @@ class ConversationAPI(MemoryCore):
             retrieval=self.settings.observation_retrieval,
             retrieval_instructions=self.settings.observation_retrieval_instructions,
             observer_keeps_wm=self.settings.observation_manage_working_memory,
+            buffer_tokens=self.settings.observation_buffer_tokens,
+            block_after=self.settings.observation_block_after,
+            activate_after_idle=self.settings.observation_activate_after_idle,
         )
         chat_llm = self._chat_model("chat", model)
         title_llm = (

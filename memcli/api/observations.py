@@ -26,16 +26,57 @@ class ObservationsAPI(MemoryCore):
         dry_run: bool = False,
         threshold: int | None = None,
         model: str | None = None,
+        buffer: bool = False,
     ):
         """Run the Observer: compress unobserved messages into the log. Returns an ObserveResult
-        (with dry_run, the prompts it would send and no model call)."""
+        (with dry_run, the prompts it would send and no model call). Buffered observations
+        are activated first. buffer=True observes ahead into buffers instead (what the
+        background observer does; a BufferResult)."""
+        from memcli.observational import buffering
         from memcli.observational.observer import Observer
 
+        if buffer:
+            return self._buffer(resource_id, thread_id, force, threshold, model)
         scope, llm, tokens = self._engine_parts(
             "observation", resource_id, thread_id, dry_run, threshold, model
         )
+        if not dry_run:
+            buffering.activate(self.store, *scope)
         observer = Observer(self.store, llm, message_tokens=tokens, options=self._observer_options())
         return observer.run(*scope, force=force or dry_run, dry_run=dry_run)
+
+    def _buffer(self, resource_id, thread_id, force, threshold, model):
+        from memcli import paths
+        from memcli.observational import background, buffering
+        from memcli.observational.observer import Observer
+
+        scope = self._om_scope(resource_id, thread_id)
+        step = self.settings.observation_buffer_tokens
+        if step <= 0 and not force:
+            return buffering.BufferResult(skipped="buffering is off (observation.buffer_tokens is 0)")
+        limit = threshold if threshold is not None else self.settings.observation_tokens
+        keep_tail = int(limit * (1 - min(self.settings.observation_buffer_activation, 1.0)))
+        with background.scope_lock(background.lock_path(paths.home_dir(), str(self.path), *scope)) as mine:
+            if not mine:
+                return buffering.BufferResult(skipped="another observer is buffering this scope")
+            llm = self._chat_model("observation", model)
+            observer = Observer(self.store, llm, message_tokens=limit, options=self._observer_options())
+            return buffering.buffer(observer, *scope, step=max(step, 1), keep_tail=keep_tail, force=force)
+
+    def activate_observations(self, *, thread_id: str | None = None, resource_id: str | None = None) -> int:
+        """Buffered observations into the log now (one generation, no model call); how many."""
+        from memcli.observational import buffering
+
+        return buffering.activate(self.store, *self._om_scope(resource_id, thread_id))
+
+    def observe_in_background(
+        self, *, thread_id: str | None = None, resource_id: str | None = None, model: str | None = None
+    ):
+        """Start `memcli observe --buffer` for the scope, detached; returns its process."""
+        from memcli.observational import background
+
+        self._om_scope(resource_id, thread_id)  # the owner is checked before anything starts
+        return background.spawn(str(self.path), thread_id=thread_id, resource_id=resource_id, model=model)
 
     def reflect(
         self,
@@ -86,7 +127,11 @@ class ObservationsAPI(MemoryCore):
         cursor = latest.last_observed_rowid if latest and latest.last_observed_rowid else 0
         where = {"thread_id": scope_id} if scope == "thread" else {"resource_id": scope_id}
         messages, tokens = self.store.messages.pending_totals(cursor, **where)
+        held = self.store.observations.buffers(scope, scope_id)
         return {
+            "buffers": len(held),
+            "buffered_messages": sum(b.metadata.get("messages", 0) for b in held),
+            "buffered_tokens": sum(b.observed_tokens for b in held),
             "scope": scope,
             "scope_id": scope_id,
             "generation": latest.generation if latest else None,

@@ -55,11 +55,24 @@ def observe(
         int | None, typer.Option("--threshold", min=1, help="Unobserved tokens that trigger it (30000).")
     ] = None,
     model: ModelOpt = None,
+    buffer: Annotated[
+        bool,
+        typer.Option(
+            "--buffer",
+            help="Observe ahead into buffered observations (what the background observer runs; "
+            "observation.buffer_tokens).",
+        ),
+    ] = False,
+    activate: Annotated[
+        bool, typer.Option("--activate", help="Put buffered observations into the log now (no model call).")
+    ] = False,
     as_json: JsonOpt = False,
 ) -> None:
     """Run the Observer now: compress unobserved messages into the observation log."""
     where = _scope(thread, resource)
     scope, scope_id = _scope_label(where)
+    if buffer or activate:
+        return _buffering(where, scope, scope_id, buffer, force, threshold, model, as_json)
     with open_memory() as mem:
         with output.progress("observing", enabled=not dry_run):
             result = mem.observe(**where, force=force, dry_run=dry_run, threshold=threshold, model=model)
@@ -88,6 +101,22 @@ def observe(
         output.notice(f"nothing observed: {result.skipped}")
     else:
         output.notice(f"observed {result.observed_messages} messages ({result.observed_tokens} tokens)")
+
+
+def _buffering(where, scope, scope_id, buffer, force, threshold, model, as_json) -> None:
+    with open_memory() as mem:
+        if buffer:
+            done = mem.observe(**where, buffer=True, force=force, threshold=threshold, model=model)
+            report = {"scope": scope, "id": scope_id, **done.__dict__}
+            line = done.skipped or f"buffered {done.buffered_messages} messages in {done.chunks} chunks"
+        else:
+            count = mem.activate_observations(**where)
+            report = {"scope": scope, "id": scope_id, "activated": count}
+            line = f"activated {count} buffered observations" if count else "nothing buffered to activate"
+    if as_json:
+        output.write_json(report)
+    else:
+        output.notice(line)
 
 
 def reflect(

@@ -26,6 +26,11 @@ TABLES = {
         "observed_tokens, last_observed_rowid, metadata, created_at",
         "scope, scope_id, generation",
     ),
+    "observation_buffers": (
+        "id, scope, scope_id, observations, current_task, suggested_response, first_rowid, last_rowid, "
+        "token_count, observed_tokens, metadata, created_at",
+        "id",
+    ),
     "working_memory_history": ("scope, scope_id, content, source, created_at", "id"),
     "memories": ("id, resource_id, thread_id, created_at, ended_at", "id"),
     "memory_versions": (

@@ -368,3 +368,33 @@ def m008_memory_embedding_model(db):
                                                 WHERE key = 'embedding_dim'), -1);
         """,
     )
+
+
+@_step
+def m009_observation_buffers(db):
+    """Observations made ahead of the threshold by a background observer, kept aside until
+    they are activated into the log (Mastra 1.31's buffering). Each covers messages after the
+    log's cursor, up to last_rowid; a thread's go with it."""
+    _run_script(
+        db,
+        """
+        CREATE TABLE observation_buffers (
+            id INTEGER PRIMARY KEY,
+            scope TEXT NOT NULL CHECK (scope IN ('thread', 'resource')),
+            scope_id TEXT NOT NULL,
+            observations TEXT NOT NULL,
+            current_task TEXT,
+            suggested_response TEXT,
+            first_rowid INTEGER NOT NULL,
+            last_rowid INTEGER NOT NULL,
+            token_count INTEGER NOT NULL DEFAULT 0,
+            observed_tokens INTEGER NOT NULL DEFAULT 0,
+            metadata TEXT NOT NULL DEFAULT '{}',
+            created_at TEXT NOT NULL,
+            UNIQUE (scope, scope_id, last_rowid)
+        );
+        CREATE TRIGGER threads_delete_observation_buffers AFTER DELETE ON threads BEGIN
+            DELETE FROM observation_buffers WHERE scope = 'thread' AND scope_id = old.id;
+        END;
+        """,
+    )

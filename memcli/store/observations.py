@@ -36,7 +36,72 @@ def _record(row) -> ObservationRecord:
     return ObservationRecord(**data)
 
 
+@dataclass
+class BufferedObservation:
+    """Observations made ahead of the threshold (a background observer), not yet in the log."""
+
+    scope: str
+    scope_id: str
+    observations: str
+    first_rowid: int
+    last_rowid: int
+    current_task: str | None = None
+    suggested_response: str | None = None
+    token_count: int = 0
+    observed_tokens: int = 0
+    metadata: dict = field(default_factory=dict)
+    created_at: str = ""
+    id: int | None = None
+
+
+_BUFFER_FIELDS = (
+    "scope, scope_id, observations, first_rowid, last_rowid, current_task, suggested_response, "
+    "token_count, observed_tokens, metadata, created_at"
+)
+
+
 class ObservationTable(Table):
+    def buffers(self, scope: str, scope_id: str) -> list[BufferedObservation]:
+        """The scope's buffered observations, oldest messages first."""
+        rows = self.conn.execute(
+            f"SELECT id, {_BUFFER_FIELDS} FROM observation_buffers WHERE scope = ? AND scope_id = ? "
+            "ORDER BY last_rowid",
+            [scope, scope_id],
+        ).fetchall()
+        out = []
+        for row in rows:
+            data = dict(row)
+            data["metadata"] = json.loads(data["metadata"] or "{}")
+            out.append(BufferedObservation(**data))
+        return out
+
+    def add_buffer(self, buffered: BufferedObservation, *, owner: str) -> None:
+        """Keep a buffered observation, in a scope owner owns (checked: owners.require)."""
+        owners.require(self.conn, owner, scopes=[(buffered.scope, buffered.scope_id)])
+        self.conn.execute(
+            f"INSERT INTO observation_buffers({_BUFFER_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            [
+                buffered.scope,
+                buffered.scope_id,
+                buffered.observations,
+                buffered.first_rowid,
+                buffered.last_rowid,
+                buffered.current_task,
+                buffered.suggested_response,
+                buffered.token_count,
+                buffered.observed_tokens,
+                json.dumps(buffered.metadata, ensure_ascii=False),
+                buffered.created_at,
+            ],
+        )
+
+    def drop_buffers(self, scope: str, scope_id: str, *, up_to: int) -> int:
+        """Forget buffered observations of messages up to a rowid (activated, or overtaken)."""
+        return self.conn.execute(
+            "DELETE FROM observation_buffers WHERE scope = ? AND scope_id = ? AND last_rowid <= ?",
+            [scope, scope_id, up_to],
+        ).rowcount
+
     def latest(self, scope: str, scope_id: str) -> ObservationRecord | None:
         row = self.conn.execute(
             f"SELECT {_FIELDS} FROM observations WHERE scope = ? AND scope_id = ? "

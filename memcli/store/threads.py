@@ -208,7 +208,7 @@ class ThreadTable(Table):
         self.conn.execute("DELETE FROM threads WHERE resource_id = ?", [resource_id])
         # messages are keyed to threads; any left under this resource would be another bug's orphans
         self.conn.execute("DELETE FROM messages WHERE resource_id = ?", [resource_id])
-        for table in ("working_memory_history", "observations"):
+        for table in ("working_memory_history", "observations", "observation_buffers"):
             self.conn.execute(f"DELETE FROM {table} WHERE scope = 'resource' AND scope_id = ?", [resource_id])
         for table in self.RESOURCE_SIDE_TABLES:
             self.conn.execute(f"DELETE FROM {table} WHERE resource_id = ?", [resource_id])

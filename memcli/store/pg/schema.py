@@ -216,7 +216,32 @@ WHERE embedding IS NOT NULL
   AND length(embedding) = 4 * coalesce((SELECT value::int FROM settings WHERE key = 'embedding_dim'), -1);
 """
 
-STEPS = {"p001_schema": P001, "p002_memory_embedding_model": P002}
+# Observations buffered ahead of the threshold (see SQLite's m009).
+P003 = """
+CREATE TABLE observation_buffers (
+    id bigserial PRIMARY KEY,
+    scope text NOT NULL CHECK (scope IN ('thread', 'resource')),
+    scope_id text COLLATE "C" NOT NULL,
+    observations text NOT NULL,
+    current_task text,
+    suggested_response text,
+    first_rowid bigint NOT NULL,
+    last_rowid bigint NOT NULL,
+    token_count integer NOT NULL DEFAULT 0,
+    observed_tokens integer NOT NULL DEFAULT 0,
+    metadata text NOT NULL DEFAULT '{}',
+    created_at text COLLATE "C" NOT NULL,
+    UNIQUE (scope, scope_id, last_rowid)
+);
+CREATE FUNCTION thread_buffers_deleted() RETURNS trigger LANGUAGE plpgsql AS $$
+BEGIN
+    DELETE FROM memcli.observation_buffers WHERE scope = 'thread' AND scope_id = OLD.id;
+    RETURN NULL;
+END $$;
+CREATE TRIGGER threads_buffers_deleted AFTER DELETE ON threads FOR EACH ROW EXECUTE FUNCTION thread_buffers_deleted();
+"""
+
+STEPS = {"p001_schema": P001, "p002_memory_embedding_model": P002, "p003_observation_buffers": P003}
 
 
 def applied(conn) -> list[str] | None:
