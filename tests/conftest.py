@@ -320,10 +320,15 @@ def db_snapshot(path: Path | str) -> dict:
 def llm_server(monkeypatch, request):
     """The scripted OpenAI-compatible server, and memcli pointed at it: every test that
     uses it runs twice, through the light HTTP client and through litellm."""
+    yield from scripted_server(monkeypatch, request.param)
+
+
+def scripted_server(monkeypatch, client: str = "light"):
+    """Start the scripted server and point memcli at it (through `client`); stop it after."""
     from fake_llm import FakeLLM
 
     server = FakeLLM().start()
-    monkeypatch.setenv("MEMCLI_LLM_CLIENT", "auto" if request.param == "light" else "litellm")
+    monkeypatch.setenv("MEMCLI_LLM_CLIENT", "auto" if client == "light" else "litellm")
     monkeypatch.setenv("MEMCLI_MODEL", "openai/fake-model")
     monkeypatch.setenv("MEMCLI_API_BASE", server.base_url)
     # retries wait a hundredth of the real back-off: the retry logic runs, the clock does not

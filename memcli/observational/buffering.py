@@ -35,7 +35,7 @@ def buffer(
     observer, scope: str, scope_id: str, *, step: int, keep_tail: int, force: bool = False
 ) -> BufferResult:
     """Observe what the log and the buffers do not hold yet, minus the raw tail, into buffers."""
-    from memcli.observational.observer import BATCH_TOKENS, MAX_MESSAGE_TOKENS
+    from memcli.observational.observer import BATCH_TOKENS, MAX_MESSAGE_TOKENS, run_metadata
 
     store, result = observer.store, BufferResult()
     observer._scope = scope
@@ -66,14 +66,7 @@ def buffer(
             suggested_response=observer._saved_text(parsed["suggested_response"]),
             token_count=tokens.count(text),
             observed_tokens=sum(m.token_count for m in batch),
-            metadata={
-                "messages": len(batch),
-                "first_message_id": batch[0].id,
-                "last_message_id": batch[-1].id,
-                "first_message_at": batch[0].created_at,
-                "last_message_at": batch[-1].created_at,
-                **parsed["usage"],
-            },
+            metadata=run_metadata(batch, parsed["usage"]),
             created_at=now(),
         )
         with store.transaction():

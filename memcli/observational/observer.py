@@ -71,6 +71,19 @@ _HINTS_FORM = (
 )
 
 
+def run_metadata(batch: list[Message], usage: dict) -> dict:
+    """What a generation (or a buffer) records of its run: the messages it came from (rowids
+    after the previous cursor) and the model's tokens in and out."""
+    return {
+        "messages": len(batch),
+        "first_message_id": batch[0].id,
+        "last_message_id": batch[-1].id,
+        "first_message_at": batch[0].created_at,
+        "last_message_at": batch[-1].created_at,
+        **usage,
+    }
+
+
 class Observer:
     def __init__(
         self,
@@ -199,15 +212,7 @@ class Observer:
             token_count=tokens.count(log),
             observed_tokens=(latest.observed_tokens if latest else 0) + sum(m.token_count for m in batch),
             last_observed_rowid=batch[-1].rowid,
-            metadata={
-                "messages": len(batch),
-                # the messages this generation came from (rowids after the previous cursor)
-                "first_message_id": batch[0].id,
-                "last_message_id": batch[-1].id,
-                "first_message_at": batch[0].created_at,
-                "last_message_at": batch[-1].created_at,
-                **parsed["usage"],
-            },
+            metadata=run_metadata(batch, parsed["usage"]),
             created_at=now(),
         )
         with self.store.transaction():

@@ -76,15 +76,9 @@ def viewer():
 @pytest.fixture
 def scripted_model(monkeypatch):
     """The scripted OpenAI-compatible server (light client), for the Observer's log."""
-    from fake_llm import FakeLLM
+    from conftest import scripted_server
 
-    server = FakeLLM().start()
-    monkeypatch.setenv("MEMCLI_MODEL", "openai/fake-model")
-    monkeypatch.setenv("MEMCLI_API_BASE", server.base_url)
-    monkeypatch.setenv("OPENAI_API_KEY", "sk-test-not-a-real-key")
-    monkeypatch.setenv("MEMCLI_LLM_BACKOFF", "0.01")
-    yield server
-    server.stop()
+    yield from scripted_server(monkeypatch)
 
 
 def fill(mem: Memory) -> dict:
