@@ -134,6 +134,12 @@ KNOWN: dict[str, Key] = {
         None, False, "the Observer keeps working memory up to date; the chat model only reads it", bool
     ),
     "observation.thread_titles": Key(None, False, "the Observer titles threads that have no title", bool),
+    "observation.retrieval_vector": Key(
+        None,
+        False,
+        "observation groups get vectors when written, and recall_messages searches them too",
+        bool,
+    ),
     "observation.retrieval_instructions": Key(
         None, None, "text appended to the recall_messages tool's description (extends it)"
     ),

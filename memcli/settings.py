@@ -32,6 +32,7 @@ _KEYS = {
     "observation_redact": "observation.redact",
     "observation_hook": "observation.hook",
     "observation_retrieval": "observation.retrieval",
+    "observation_retrieval_vector": "observation.retrieval_vector",
     "observation_buffer_tokens": "observation.buffer_tokens",
     "observation_buffer_activation": "observation.buffer_activation",
     "observation_block_after": "observation.block_after",
@@ -70,6 +71,7 @@ class Settings:
     observation_redact: tuple[str, ...] | None = None  # regexes blanked before saving
     observation_hook: str | None = None  # module:function(text, kind) -> text
     observation_retrieval: bool = False  # the chat model may open the messages behind observations
+    observation_retrieval_vector: bool = False  # observation groups get vectors for semantic recall
     observation_buffer_tokens: int = 0  # observe ahead in the background every N tokens (0: off)
     observation_buffer_activation: float = 0.8  # share of the threshold buffers cover; the rest stays raw
     observation_block_after: float = 1.2  # x threshold: above it a turn waits for the Observer

@@ -41,6 +41,9 @@ class MemoryCore:
     def _embedding_spec(self) -> Any:
         raise NotImplementedError
 
+    def _embed_texts(self, texts: list[str]) -> tuple[str, list[bytes]] | None:
+        raise NotImplementedError
+
     def _owner(self, resource_id: str | None) -> str:
         raise NotImplementedError
 

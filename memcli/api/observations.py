@@ -42,7 +42,13 @@ class ObservationsAPI(MemoryCore):
         )
         if not dry_run:
             buffering.activate(self.store, *scope)
-        observer = Observer(self.store, llm, message_tokens=tokens, options=self._observer_options())
+        observer = Observer(
+            self.store,
+            llm,
+            message_tokens=tokens,
+            options=self._observer_options(),
+            embed=self._group_vectors(),
+        )
         return observer.run(*scope, force=force or dry_run, dry_run=dry_run)
 
     def _buffer(self, resource_id, thread_id, force, threshold, model):
@@ -60,7 +66,13 @@ class ObservationsAPI(MemoryCore):
             if not mine:
                 return buffering.BufferResult(skipped="another observer is buffering this scope")
             llm = self._chat_model("observation", model)
-            observer = Observer(self.store, llm, message_tokens=limit, options=self._observer_options())
+            observer = Observer(
+                self.store,
+                llm,
+                message_tokens=limit,
+                options=self._observer_options(),
+                embed=self._group_vectors(),
+            )
             return buffering.buffer(observer, *scope, step=max(step, 1), keep_tail=keep_tail, force=force)
 
     def activate_observations(self, *, thread_id: str | None = None, resource_id: str | None = None) -> int:
@@ -68,6 +80,23 @@ class ObservationsAPI(MemoryCore):
         from memcli.observational import buffering
 
         return buffering.activate(self.store, *self._om_scope(resource_id, thread_id))
+
+    def _search_groups(self, query: str, thread_id: str | None, resource_id: str | None) -> list[dict]:
+        """Observation groups closest in meaning to the query (this thread's log and the
+        resource's), each with the first messages it came from."""
+        from memcli.observational.retrieval import best_groups
+
+        vectors = self._embed_texts([query])
+        if vectors is None:
+            return []
+        logs = [("resource", self.observation_history(resource_id=self._owner(resource_id)))]
+        if thread_id:
+            logs.insert(0, ("thread", self.observation_history(thread_id=thread_id, resource_id=resource_id)))
+        groups = best_groups(logs, vectors[1][0], vectors[0])
+        for g in groups:
+            g.pop("vector", None)
+            g["messages"] = _group_messages(self, g, g["scope"], g["scope_id"])
+        return groups
 
     def observe_in_background(
         self, *, thread_id: str | None = None, resource_id: str | None = None, model: str | None = None
@@ -96,6 +125,10 @@ class ObservationsAPI(MemoryCore):
         )
         reflector = Reflector(self.store, llm, observation_tokens=tokens, options=self._observer_options())
         return reflector.run(*scope, force=force, dry_run=dry_run)
+
+    def _group_vectors(self):
+        """observation.retrieval_vector: groups get vectors when written (None: off)."""
+        return self._embed_texts if self.settings.observation_retrieval_vector else None
 
     def _observer_options(self):
         from memcli.observational.options import ObserverOptions
@@ -187,7 +220,10 @@ class ObservationsAPI(MemoryCore):
         offset = _offset(cursor)
         if query:
             hits = self.recall(query, resource_id=resource_id, top_k=limit, message_range=0).hits  # type: ignore[attr-defined]
-            return {"messages": [_compact(h.message) for h in hits], "next_cursor": None}
+            searched: dict = {"messages": [_compact(h.message) for h in hits], "next_cursor": None}
+            if self.settings.observation_retrieval_vector:
+                searched["groups"] = self._search_groups(query, thread_id, resource_id)
+            return searched
         if generation is not None:
             found = self.observation_sources(
                 generation, thread_id=thread_id, resource_id=resource_id, limit=limit + 1, offset=offset
@@ -201,6 +237,12 @@ class ObservationsAPI(MemoryCore):
             "messages": [_compact(m) for m in found[:limit]],
             "next_cursor": str(offset + limit) if more else None,
         }
+
+
+def _group_messages(mem, g: dict, scope: str, scope_id: str) -> list[dict]:
+    where = {"thread_id": scope_id} if scope == "thread" else {"resource_id": scope_id}
+    rows = mem.store.messages.after(g["first_rowid"] - 1, until=g["last_rowid"], limit=20, **where)
+    return [_compact(m) for m in rows]
 
 
 def _offset(cursor: str | None) -> int:

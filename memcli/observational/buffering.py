@@ -66,7 +66,7 @@ def buffer(
             suggested_response=observer._saved_text(parsed["suggested_response"]),
             token_count=tokens.count(text),
             observed_tokens=sum(m.token_count for m in batch),
-            metadata=run_metadata(batch, parsed["usage"]),
+            metadata={**run_metadata(batch, parsed["usage"]), **observer._groups(text, batch)},
             created_at=now(),
         )
         with store.transaction():
@@ -122,6 +122,7 @@ def activate(store, scope: str, scope_id: str) -> int:
                 "last_message_at": last.metadata.get("last_message_at"),
                 "tokens_in": sum(b.metadata.get("tokens_in", 0) for b in fresh),
                 "tokens_out": sum(b.metadata.get("tokens_out", 0) for b in fresh),
+                "groups": [g for b in fresh for g in b.metadata.get("groups", [])],
             },
             created_at=now(),
         )

@@ -92,8 +92,11 @@ class Observer:
         *,
         message_tokens: int = DEFAULT_MESSAGE_TOKENS,
         options: ObserverOptions | None = None,
+        embed=None,
     ):
+        """embed(texts) -> (model, [float32 bytes]) or None: vectors for observation groups."""
         self.store = store
+        self.embed = embed
         self.llm = llm
         self.message_tokens = message_tokens
         self.options = options or ObserverOptions()
@@ -188,6 +191,14 @@ class Observer:
                     raise
         raise AssertionError("unreachable")
 
+    def _groups(self, text: str, batch: list[Message]) -> dict:
+        """With an embedder (observation.retrieval_vector), the group's vector, made now."""
+        if self.embed is None:
+            return {}
+        from memcli.observational.retrieval import group
+
+        return {"groups": [group(text, batch[0].rowid, batch[-1].rowid, self.embed([text]))]}  # type: ignore[arg-type]
+
     def _saved_text(self, text: str | None) -> str | None:
         """What is saved of the model's text: redactions and the hook, then control text dropped
         again (a hook must not bring it back)."""
@@ -212,7 +223,7 @@ class Observer:
             token_count=tokens.count(log),
             observed_tokens=(latest.observed_tokens if latest else 0) + sum(m.token_count for m in batch),
             last_observed_rowid=batch[-1].rowid,
-            metadata=run_metadata(batch, parsed["usage"]),
+            metadata={**run_metadata(batch, parsed["usage"]), **self._groups(new, batch)},
             created_at=now(),
         )
         with self.store.transaction():

@@ -96,3 +96,42 @@ def _when(stamp: str) -> str:
 
     moment: datetime = parse(stamp)
     return moment.strftime("%b %-d, %Y %H:%M")
+
+
+# ---- observation groups indexed for semantic recall (observation.retrieval_vector) ----------
+
+
+def group(text: str, first_rowid: int, last_rowid: int, vectors) -> dict:
+    """One observation group as a generation records it: its text, the messages it came from,
+    and (with observation.retrieval_vector) its vector, made when it was written."""
+    import base64
+
+    out = {"text": text, "first_rowid": first_rowid, "last_rowid": last_rowid}
+    if vectors is not None:
+        model, blobs = vectors
+        out.update(model=model, vector=base64.b64encode(blobs[0]).decode("ascii"))
+    return out
+
+
+def best_groups(logs: list[tuple[str, list]], query_vector: bytes, model: str, top: int = 3) -> list[dict]:
+    """The groups closest in meaning to the query, across the given scopes' generations."""
+    import base64
+
+    import numpy as np
+
+    wanted = np.frombuffer(query_vector, dtype=np.float32)
+    found = []
+    for scope_name, records in logs:
+        for record in records:
+            for g in record.metadata.get("groups", []):
+                if g.get("model") != model or not g.get("vector"):
+                    continue  # another model's vector is never compared
+                vector = np.frombuffer(base64.b64decode(g["vector"]), dtype=np.float32)
+                if vector.shape != wanted.shape:
+                    continue
+                found.append((float(vector @ wanted), scope_name, record.scope_id, record.generation, g))
+    found.sort(key=lambda f: -f[0])
+    return [
+        {"score": round(score, 4), "scope": scope, "scope_id": scope_id, "generation": generation, **g}
+        for score, scope, scope_id, generation, g in found[:top]
+    ]
