@@ -81,6 +81,9 @@ def observations_block(record, resource_record=None) -> str | None:
     if record is None or not record.observations.strip():
         return "\n".join(parts) or None
     parts += [OBSERVATIONS_INTRO, "<observations>\n" + record.observations.strip() + "\n</observations>"]
+    parts.append(
+        f"(observed on {record.created_at[:16].replace('T', ' ')} UTC; relative dates are from then)"
+    )
     if record.current_task:
         parts.append(f"<current-task>{record.current_task}</current-task>")
     if record.suggested_response:

@@ -97,18 +97,26 @@ def test_off_by_default_and_instructions_only_extend(cli, llm_server):
 
 
 def _observation(line: str) -> dict:
-    return reply(f"<observations>\nDate: Dec 1, 2026\n* 🔴 (10:00) {line}\n</observations>\n<current-task>x</current-task>")
+    return reply(
+        f"<observations>\nDate: Dec 1, 2026\n* 🔴 (10:00) {line}\n</observations>\n<current-task>x</current-task>"
+    )
 
 
 def test_observation_groups_are_indexed_and_found_by_meaning(cli, llm_server, local_model):
     """observation.retrieval_vector: each group gets a vector when it is written; a search
     finds the group by meaning (no shared words) and opens the messages it came from."""
     assert cli("config", "set", "observation.retrieval_vector", "true").code == 0
-    garden = [{"content": f"I planted tomatoes and basil, row {i}", "thread_id": "t", "resource_id": "alice"} for i in range(3)]
+    garden = [
+        {"content": f"I planted tomatoes and basil, row {i}", "thread_id": "t", "resource_id": "alice"}
+        for i in range(3)
+    ]
     assert cli("import", "-", "--no-embed", input="\n".join(map(json.dumps, garden))).code == 0
     llm_server.script([_observation("User grows tomatoes and basil in the garden")])
     assert cli("observe", "-t", "t", "--force").code == 0
-    taxes = [{"content": f"I filed the quarterly tax return, form {i}", "thread_id": "t", "resource_id": "alice"} for i in range(3)]
+    taxes = [
+        {"content": f"I filed the quarterly tax return, form {i}", "thread_id": "t", "resource_id": "alice"}
+        for i in range(3)
+    ]
     assert cli("import", "-", "--no-embed", input="\n".join(map(json.dumps, taxes))).code == 0
     llm_server.script([_observation("User filed the quarterly tax return")])
     assert cli("observe", "-t", "t", "--force").code == 0
@@ -120,5 +128,7 @@ def test_observation_groups_are_indexed_and_found_by_meaning(cli, llm_server, lo
         top = found["groups"][0]
         assert "garden" in top["text"] and top["generation"] == 1 and "vector" not in top
         assert [m["content"] for m in top["messages"]] == [r["content"] for r in garden]
-        other = mem.open_messages(query="IRS paperwork and government forms", thread_id="t", resource_id="alice")
+        other = mem.open_messages(
+            query="IRS paperwork and government forms", thread_id="t", resource_id="alice"
+        )
         assert "tax" in other["groups"][0]["text"]
