@@ -35,7 +35,9 @@ class Pages(Face):
         return self.page(request, "home.html", listing=listing, pager=pager, search=search or "")
 
     def resource(self, request: Request) -> Response:
-        rid = self.owner("resource", request.path_params["id"])
+        rid = request.path_params["id"]
+        if rid != self.pinned:  # the pinned resource's page shows even before it holds anything
+            rid = self.owner("resource", rid)
         search = request.query_params.get("q") or None
         metadata = _metadata_filter(request.query_params.get("meta") or "")
         page_no = int_param(request, "page", 1, low=1)

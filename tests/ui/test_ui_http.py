@@ -279,6 +279,12 @@ def test_pinned_viewer_answers_for_its_resource_only(viewer):
     assert "bob" not in home
 
 
+def test_a_pinned_viewer_of_an_empty_resource_shows_its_empty_page(viewer):
+    v = viewer("newcomer")
+    page = v.get("/", follow_redirects=True)
+    assert page.status_code == 200 and "No threads" in page.text
+
+
 def test_pinned_viewer_hides_lineage_into_another_resource(viewer):
     everyone = admin()
     everyone.add_message("alice's plan", thread_id="a-src", resource_id="alice", embed=False)
