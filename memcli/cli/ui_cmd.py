@@ -36,6 +36,10 @@ def ui(
     memories with their versions, a recall playground with score parts, and
     the context the next chat turn would send. Every change asks to confirm.
     Stop with Ctrl-C.
+
+    \b
+    memcli ui                      # every resource; opens your browser
+    memcli ui -r alice --no-open   # alice only; print the URL
     """
     missing = [name for name in UI_PACKAGES if not _importable(name)]
     if missing:
