@@ -15,9 +15,6 @@ from memcli.ui import render
 if TYPE_CHECKING:
     from memcli.memory import Memory
 
-NOUNS = {"resource": "resource", "thread": "thread", "message": "message", "memory": "memory"}
-
-
 @dataclass
 class Face:
     mem: Memory
@@ -43,7 +40,7 @@ class Face:
         (the same answer for both, so a pinned viewer does not reveal others' ids)."""
         owner = self.mem.owner_of(kind, item_id)
         if owner is None:
-            raise NotFoundError(f"no {NOUNS[kind]} {item_id} here")
+            raise NotFoundError(f"no {kind} {item_id} here")
         return owner
 
     def resource_param(self, request: Request) -> str:
