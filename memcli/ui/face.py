@@ -15,6 +15,7 @@ from memcli.ui import render
 if TYPE_CHECKING:
     from memcli.memory import Memory
 
+
 @dataclass
 class Face:
     mem: Memory
