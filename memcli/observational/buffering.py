@@ -14,6 +14,13 @@ from __future__ import annotations
 from dataclasses import dataclass, replace
 
 from memcli import tokens
+from memcli.observational.observer import (
+    BATCH_TOKENS,
+    MAX_MESSAGE_TOKENS,
+    joined_log,
+    next_generation,
+    run_metadata,
+)
 from memcli.store import owners
 from memcli.store.observations import BufferedObservation, ObservationRecord
 from memcli.timefmt import now
@@ -35,8 +42,6 @@ def buffer(
     observer, scope: str, scope_id: str, *, step: int, keep_tail: int, force: bool = False
 ) -> BufferResult:
     """Observe what the log and the buffers do not hold yet, minus the raw tail, into buffers."""
-    from memcli.observational.observer import BATCH_TOKENS, MAX_MESSAGE_TOKENS, run_metadata
-
     store, result = observer.store, BufferResult()
     observer._scope = scope
     latest = store.observations.latest(scope, scope_id)
@@ -98,21 +103,16 @@ def activate(store, scope: str, scope_id: str) -> int:
             )
         if not fresh:
             return 0
-        log = "\n".join(
-            t for t in [latest.observations if latest else "", *(b.observations for b in fresh)] if t
-        )
         last = fresh[-1]
-        record = ObservationRecord(
-            scope=scope,
-            scope_id=scope_id,
-            generation=(latest.generation if latest else 0) + 1,
-            origin="observation",
-            observations=log,
+        record = next_generation(
+            latest,
+            scope,
+            scope_id,
+            [b.observations for b in fresh],
+            observed_tokens=sum(b.observed_tokens for b in fresh),
+            last_rowid=last.last_rowid,
             current_task=last.current_task or (latest.current_task if latest else None),
             suggested_response=last.suggested_response or (latest.suggested_response if latest else None),
-            token_count=tokens.count(log),
-            observed_tokens=(latest.observed_tokens if latest else 0) + sum(b.observed_tokens for b in fresh),
-            last_observed_rowid=last.last_rowid,
             metadata={
                 "activated_buffers": len(fresh),
                 "messages": sum(b.metadata.get("messages", 0) for b in fresh),
@@ -124,7 +124,6 @@ def activate(store, scope: str, scope_id: str) -> int:
                 "tokens_out": sum(b.metadata.get("tokens_out", 0) for b in fresh),
                 "groups": [g for b in fresh for g in b.metadata.get("groups", [])],
             },
-            created_at=now(),
         )
         store.observations.append(record, owner=owners.scope_owner(store.conn, scope, scope_id))
         store.observations.drop_buffers(scope, scope_id, up_to=last.last_rowid)
@@ -133,7 +132,7 @@ def activate(store, scope: str, scope_id: str) -> int:
 
 def _as_context(latest, held, scope: str, scope_id: str) -> ObservationRecord:
     """What the observer is shown as earlier observations: the log, then the buffers."""
-    text = "\n".join(t for t in [latest.observations if latest else "", *(b.observations for b in held)] if t)
+    text = joined_log(latest, [b.observations for b in held])
     base = latest or ObservationRecord(
         scope=scope, scope_id=scope_id, generation=0, origin="observation", observations=""
     )

@@ -71,6 +71,42 @@ _HINTS_FORM = (
 )
 
 
+def joined_log(latest: ObservationRecord | None, added: list[str]) -> str:
+    """The log of `latest` with more observation texts after it (empty ones left out)."""
+    return "\n".join(t for t in [latest.observations if latest else "", *added] if t)
+
+
+def next_generation(
+    latest: ObservationRecord | None,
+    scope: str,
+    scope_id: str,
+    added: list[str],
+    *,
+    observed_tokens: int,
+    last_rowid: int,
+    current_task: str | None,
+    suggested_response: str | None,
+    metadata: dict,
+) -> ObservationRecord:
+    """The observation generation after `latest`: its log with `added` appended, the cursor
+    moved to last_rowid (the Observer's batch, or activated buffers)."""
+    log = joined_log(latest, added)
+    return ObservationRecord(
+        scope=scope,
+        scope_id=scope_id,
+        generation=(latest.generation if latest else 0) + 1,
+        origin="observation",
+        observations=log,
+        current_task=current_task,
+        suggested_response=suggested_response,
+        token_count=tokens.count(log),
+        observed_tokens=(latest.observed_tokens if latest else 0) + observed_tokens,
+        last_observed_rowid=last_rowid,
+        metadata=metadata,
+        created_at=now(),
+    )
+
+
 def run_metadata(batch: list[Message], usage: dict) -> dict:
     """What a generation (or a buffer) records of its run: the messages it came from (rowids
     after the previous cursor) and the model's tokens in and out."""
@@ -211,20 +247,16 @@ class Observer:
         """Append the next generation, or None when the log moved on meanwhile: another
         observer wrote it, or the thread was deleted (its log must not come back)."""
         new = self._saved_text(parsed["observations"]) or ""
-        log = (latest.observations + "\n" if latest and latest.observations else "") + new
-        record = ObservationRecord(
-            scope=scope,
-            scope_id=scope_id,
-            generation=(latest.generation if latest else 0) + 1,
-            origin="observation",
-            observations=log,
+        record = next_generation(
+            latest,
+            scope,
+            scope_id,
+            [new],
+            observed_tokens=sum(m.token_count for m in batch),
+            last_rowid=batch[-1].rowid,
             current_task=self._saved_text(parsed["current_task"]),
             suggested_response=self._saved_text(parsed["suggested_response"]),
-            token_count=tokens.count(log),
-            observed_tokens=(latest.observed_tokens if latest else 0) + sum(m.token_count for m in batch),
-            last_observed_rowid=batch[-1].rowid,
             metadata={**run_metadata(batch, parsed["usage"]), **self._groups(new, batch)},
-            created_at=now(),
         )
         with self.store.transaction():
             now_latest = self.store.observations.latest(scope, scope_id)
