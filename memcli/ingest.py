@@ -96,19 +96,22 @@ class Ingest:
         prepared = None
         if embedder is not None:
             prepared = indexing.prepare(embedder, batch, known=self.store.vectors.known)
-        with self.store.transaction():
-            # owners read and threads created under the write lock: another writer
-            # cannot create the same thread for someone else in between
+            if not self.store.vectors.exists():  # the first vectors ever: made alone
+                with self.store.transaction():
+                    self.store.vectors.ensure(embedder.name, embedder.dim)
+        # under the locks of the resources written: a writer of another resource goes on
+        # beside this one (PostgreSQL); one of the same resource waits
+        with self.store.transaction(resources={m.resource_id for m in batch}):
             known = self.store.threads.owners(list({m.thread_id for m in batch}))
             for m in batch:
                 owner = known.get(m.thread_id)
                 if owner is None:
-                    known[m.thread_id] = m.resource_id
-                    self.store.threads.insert(
-                        Thread(id=m.thread_id, resource_id=m.resource_id, created_at=m.created_at)
-                    )
-                    summary.threads_created += 1
-                elif owner != m.resource_id:
+                    thread = Thread(id=m.thread_id, resource_id=m.resource_id, created_at=m.created_at)
+                    # another resource's writer may create the same id at the same time:
+                    # the database decides who owns it, and the other one is refused
+                    owner = known[m.thread_id] = self.store.threads.claim(thread)
+                    summary.threads_created += owner == m.resource_id
+                if owner != m.resource_id:
                     raise OwnershipError(m.thread_id, owner, m.resource_id)
             written, unchanged = self.store.messages.upsert_many(batch)
             summary.written += len(written)

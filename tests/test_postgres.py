@@ -179,13 +179,19 @@ def test_a_newer_schema_is_refused(cli, pg):
 
 
 def test_keyword_statistics_follow_inserts_updates_and_deletes(cli, pg):
-    """BM25 on PostgreSQL reads document counts that triggers keep; they must stay exact."""
+    """BM25 on PostgreSQL reads document counts that triggers keep per resource; they must
+    stay exact through inserts, changes, a thread's delete and a resource's forgetting."""
     rows = "".join(
         json.dumps(
-            {"id": f"m{i}", "content": f"apple pie number {i}", "thread_id": f"t{i % 3}", "resource_id": "r"}
+            {
+                "id": f"m{i}",
+                "content": f"apple pie number {i}",
+                "thread_id": f"t{i % 4}",
+                "resource_id": "r" if i % 4 < 3 else "s",
+            }
         )
         + "\n"
-        for i in range(30)
+        for i in range(40)
     )
     cli("--db", pg, "import", "-", "--no-embed", input=rows)
     cli(
@@ -197,10 +203,20 @@ def test_keyword_statistics_follow_inserts_updates_and_deletes(cli, pg):
         input=json.dumps({"id": "m1", "content": "banana", "thread_id": "t1", "resource_id": "r"}),
     )
     cli("--db", pg, "threads", "delete", "t2", "--yes")
-    kept = sql(pg, "SELECT docs, tokens FROM keyword_totals")
-    assert kept == sql(pg, "SELECT count(*), sum(term_count) FROM messages")
-    recount = sql(pg, "SELECT u.lexeme, count(*) FROM messages m, unnest(m.terms) u GROUP BY 1 ORDER BY 1")
-    assert sql(pg, "SELECT lexeme, docs FROM term_docs ORDER BY 1") == recount
+
+    def check() -> None:
+        kept = sql(pg, "SELECT resource_id, docs, tokens FROM keyword_totals ORDER BY 1")
+        assert kept == sql(
+            pg, "SELECT resource_id, count(*), sum(term_count) FROM messages GROUP BY 1 ORDER BY 1"
+        )
+        recount = "SELECT m.resource_id, u.lexeme, count(*) FROM messages m, unnest(m.terms) u GROUP BY 1, 2 ORDER BY 1, 2"
+        assert sql(pg, "SELECT resource_id, lexeme, docs FROM term_docs ORDER BY 1, 2") == sql(pg, recount)
+
+    check()
+    assert {r[0] for r in sql(pg, "SELECT resource_id FROM keyword_totals")} == {"r", "s"}
+    assert cli("--db", pg, "db", "delete-resource", "s", "--yes").code == 0
+    check()
+    assert sql(pg, "SELECT count(*) FROM term_docs WHERE resource_id = 's'") == [(0,)]
 
 
 def test_eight_first_opens_of_a_new_database_at_once_all_succeed(pg_database):

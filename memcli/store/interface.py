@@ -10,6 +10,7 @@ subclasses one only where its dialect differs.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, Protocol
@@ -41,8 +42,9 @@ class StoreBackend(Protocol):
         """This thread's connection (or, outside a transaction on PostgreSQL, a statement runner)."""
         ...
 
-    def transaction(self) -> AbstractContextManager[None]:
-        """One write transaction; a nested call joins the outer one."""
+    def transaction(self, resources: Iterable[str] | None = None) -> AbstractContextManager[None]:
+        """One write transaction; a nested call joins the outer one. Naming every resource
+        the transaction writes lets writers of other resources run beside it (PostgreSQL)."""
         ...
 
     def get_setting(self, key: str) -> str | None: ...

@@ -42,7 +42,7 @@ class KeywordIndex(Table):
         """(message rowid, BM25 score where higher is better), best first."""
         if not terms:
             return []
-        common = self._common(terms)
+        common = self._common(terms, filters.resource_id)
         if not common:
             return self._ranked(self._query(terms, filters.resource_id), filters, k)
         rare = [t for t in terms if t not in common]
@@ -56,7 +56,7 @@ class KeywordIndex(Table):
         """What _ranked() matches: an FTS5 query string here."""
         return fts_query(terms, resource_id, joiner)
 
-    def _common(self, terms: list[str]) -> set[str]:
+    def _common(self, terms: list[str], resource_id: str | None) -> set[str]:
         """Terms in more than COMMON_TERM_MESSAGES messages (counting stops there)."""
         most = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0]
         if most <= COMMON_TERM_MESSAGES:  # no term can be that common: skip the counts

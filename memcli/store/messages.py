@@ -59,24 +59,19 @@ class MessageTable(Table):
         existing = self.by_ids([m.id for m in messages])
         fresh: list[Message] = []
         pending: dict[str, int] = {}  # id -> index in fresh
-        written, unchanged = [], 0
-        next_rowid = None
+        changed, unchanged = [], 0
         for m in messages:
             old = existing.get(m.id)
             if old is None:
-                if next_rowid is None:
-                    next_rowid = self._next_rowid()
-                m.rowid, next_rowid = next_rowid, next_rowid + 1
                 pending[m.id] = len(fresh)
                 fresh.append(m)
                 existing[m.id] = m
-                written.append(m.rowid)
                 continue
             if old.thread_id != m.thread_id:
                 raise InputError(
                     f"message id {m.id} already belongs to thread {old.thread_id}, not {m.thread_id}"
                 )
-            m.rowid = old.rowid
+            m.rowid = old.rowid  # None for a new one earlier in this batch: given below
             if m.keep_stored_time:
                 m.created_at = old.created_at
             same = (old.role, old.content, old.metadata, old.created_at) == (
@@ -89,10 +84,10 @@ class MessageTable(Table):
                 unchanged += 1
                 continue
             existing[m.id] = m
-            written.append(m.rowid)  # type: ignore[arg-type]  # set by the insert above
             if m.id in pending:  # the same id twice in one batch: the later line wins
                 fresh[pending[m.id]] = m
                 continue
+            changed.append(m.rowid)
             self.conn.execute(
                 "UPDATE messages SET role = ?, content = ?, metadata = ?, token_count = ?, "
                 "created_at = ? WHERE rowid = ?",
@@ -100,8 +95,15 @@ class MessageTable(Table):
             )
             # changed text needs new vectors
             self.conn.execute("DELETE FROM chunks WHERE message_rowid = ?", [m.rowid])
+        for m, rowid in zip(fresh, self._new_rowids(len(fresh))):
+            m.rowid = rowid
         self._insert_bulk(fresh)
-        return written, unchanged
+        return [m.rowid for m in fresh] + changed, unchanged  # type: ignore[return-value]
+
+    def _new_rowids(self, n: int) -> list[int]:
+        """n rowids past every one ever used, ascending (consecutive here: one writer)."""
+        first = self._next_rowid() if n else 0
+        return list(range(first, first + n))
 
     def _next_rowid(self) -> int:
         """Past every rowid ever used: inside the write transaction we are the only writer,
@@ -158,9 +160,8 @@ class MessageTable(Table):
         """Insert messages known to be new (fresh ids); sets each one's rowid."""
         if not messages:
             return
-        first = self._next_rowid()
-        for i, m in enumerate(messages):
-            m.rowid = first + i
+        for m, rowid in zip(messages, self._new_rowids(len(messages))):
+            m.rowid = rowid
         self._insert_bulk(messages)
 
     def by_ids(self, ids: list[str]) -> dict[str, Message]:

@@ -59,8 +59,9 @@ class Store:
         return conn
 
     @contextmanager
-    def transaction(self):
-        """One write transaction; IMMEDIATE so concurrent writers queue on busy_timeout."""
+    def transaction(self, resources=None):
+        """One write transaction; IMMEDIATE so concurrent writers queue on busy_timeout
+        (one writer at a time whatever resources it names: SQLite has one write lock)."""
         conn = self.conn
         if conn.in_transaction:
             yield

@@ -81,6 +81,26 @@ class ThreadTable(Table):
             ],
         )
 
+    def claim(self, thread: Thread) -> str:
+        """Create the thread unless it exists; returns its owner. On PostgreSQL a writer of
+        another resource may insert the same id meanwhile: the unique key makes this
+        insert wait for that one's commit, then it does nothing and the owner is read."""
+        self.ensure_resource(thread.resource_id, thread.created_at)
+        inserted = self.conn.execute(
+            "INSERT INTO threads(id, resource_id, title, metadata, cloned_from, created_at, updated_at) "
+            "VALUES (?, ?, ?, '{}', NULL, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING resource_id",
+            [
+                thread.id,
+                thread.resource_id,
+                thread.title,
+                thread.created_at,
+                thread.updated_at or thread.created_at,
+            ],
+        ).fetchone()
+        if inserted is not None:
+            return inserted[0]
+        return self.owners([thread.id])[thread.id]
+
     def get(self, thread_id: str, *, with_counts: bool = False) -> Thread | None:
         sql = (_SELECT if with_counts else "SELECT t.* FROM threads t") + " WHERE t.id = ?"
         row = self.conn.execute(sql, [thread_id]).fetchone()

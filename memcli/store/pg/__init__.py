@@ -1,10 +1,12 @@
 """The PostgreSQL store: the same interface as the SQLite `Store`, on a server
 many processes and hosts share (MEMCLI_DB=postgresql://...).
 
-Write transactions take one advisory lock per database, so writers queue as
+A write transaction takes the database's advisory lock, so writers queue as
 they do on SQLite (BEGIN IMMEDIATE): an owner check and the write it guards
 are atomic, message rowids grow in commit order (the observer's cursor never
-skips a message committed late), and readers never wait.
+skips a message committed late), and readers never wait. A write that names
+its resources takes that lock shared and a lock per resource instead, so
+writers of different resources run in parallel (pg/parallel_writes.py).
 """
 
 import threading
@@ -14,6 +16,7 @@ from memcli import database
 from memcli.store.observations import ObservationTable
 from memcli.store.pg import connection as pg
 from memcli.store.pg.keyword import PgKeywordIndex
+from memcli.store.pg.parallel_writes import RESOURCE_LOCKS, resource_lock_keys
 from memcli.store.pg.schema import STEPS, WRITE_LOCK, applied, ensure_schema
 from memcli.store.pg.tables import PgMemoryTable, PgMessageTable, PgThreadTable
 from memcli.store.pg.vectors import PgVectorIndex
@@ -53,8 +56,9 @@ class PgStore(Store):
         return held if held is not None else self._statements
 
     @contextmanager
-    def transaction(self):
-        """One write transaction; writers queue on the database's memcli lock."""
+    def transaction(self, resources=None):
+        """One write transaction; writers queue on the database's memcli lock, or, when
+        they name every resource they write, only on those resources' locks."""
         if getattr(self._local, "held", None) is not None:
             yield
             return
@@ -62,7 +66,12 @@ class PgStore(Store):
             self._local.held = conn
             try:
                 try:
-                    conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+                    if resources is None:
+                        conn.execute("SELECT pg_advisory_xact_lock(?)", [WRITE_LOCK])
+                    else:
+                        conn.execute("SELECT pg_advisory_xact_lock_shared(?)", [WRITE_LOCK])
+                        for key in resource_lock_keys(resources):
+                            conn.execute("SELECT pg_advisory_xact_lock(?, ?)", [RESOURCE_LOCKS, key])
                     yield
                 except BaseException:
                     pg.rollback_quietly(conn.raw)
@@ -73,6 +82,10 @@ class PgStore(Store):
 
     def after_copy(self) -> None:
         """Move id sequences past ids that arrived with copied rows."""
+        self.conn.execute(
+            "SELECT setval('message_rowids', 1 + greatest(coalesce(max(rowid), 0), "
+            "(SELECT last_value FROM message_rowids)), false) FROM messages"
+        )
         for table, column in (("memory_versions", "id"), ("chunks", "id"), ("observations", "id")):
             self.conn.execute(
                 f"SELECT setval(pg_get_serial_sequence(?, ?), coalesce(max({column}), 0) + 1, false) FROM {table}",

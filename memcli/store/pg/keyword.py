@@ -3,7 +3,10 @@ BM25 ranks them with the same formula and constants FTS5's bm25() uses, so
 the fusion in memcli/recall.py sees scores of the same shape on both stores.
 
 Per-lexeme document counts and the average length come from `term_docs` and
-`keyword_totals`, kept by statement triggers (pg/schema.py).
+`keyword_totals`, kept per resource by statement triggers (pg/parallel_writes.py):
+a search within one resource weighs its terms by that resource's messages alone,
+so another user's writes never move its ranking; a search over every resource
+sums them.
 """
 
 import math
@@ -38,37 +41,48 @@ class PgQuery:
 
 
 class PgKeywordIndex(KeywordIndex):
-    def _lexemes(self, terms: list[str]) -> dict[str, list[tuple[str, int, int]]]:
+    def _lexemes(self, terms: list[str], resource_id: str | None) -> dict[str, list[tuple[str, int, int]]]:
         """term -> [(lexeme, position, documents holding it)] in the order written."""
+        if resource_id is not None:
+            docs, params = (
+                "LEFT JOIN term_docs d ON d.resource_id = ? AND d.lexeme = u.lexeme",
+                [terms, resource_id],
+            )
+        else:  # every resource's counts, summed
+            docs = "LEFT JOIN LATERAL (SELECT sum(docs) AS docs FROM term_docs WHERE lexeme = u.lexeme) d ON true"
+            params = [terms]
         rows = self.conn.execute(
             "SELECT t.term, u.lexeme, u.positions[1], coalesce(d.docs, 0) "
             "FROM unnest(?::text[]) AS t(term) "
-            "CROSS JOIN LATERAL unnest(to_tsvector('memcli_text', t.term)) AS u "
-            "LEFT JOIN term_docs d ON d.lexeme = u.lexeme ORDER BY t.term, u.positions[1]",
-            [terms],
+            f"CROSS JOIN LATERAL unnest(to_tsvector('memcli_text', t.term)) AS u {docs} "
+            "ORDER BY t.term, u.positions[1]",
+            params,
         ).fetchall()
         out: dict[str, list] = {t: [] for t in terms}
-        for term, lexeme, position, docs in rows:
-            out[term].append((lexeme, position or 1, docs))
+        for term, lexeme, position, count in rows:
+            out[term].append((lexeme, position or 1, count))
         return out
 
-    def _totals(self) -> tuple[int, float]:
-        docs, tokens = self.conn.execute("SELECT docs, tokens FROM keyword_totals").fetchone()
+    def _totals(self, resource_id: str | None) -> tuple[int, float]:
+        where, params = ("WHERE resource_id = ?", [resource_id]) if resource_id is not None else ("", [])
+        docs, tokens = self.conn.execute(
+            f"SELECT coalesce(sum(docs), 0), coalesce(sum(tokens), 0) FROM keyword_totals {where}", params
+        ).fetchone()
         return docs, (tokens / docs if docs else 1.0)
 
-    def _common(self, terms: list[str]) -> set[str]:
-        if self._totals()[0] <= keyword.COMMON_TERM_MESSAGES:
+    def _common(self, terms: list[str], resource_id: str | None) -> set[str]:
+        if self._totals(resource_id)[0] <= keyword.COMMON_TERM_MESSAGES:
             return set()
         return {
             term
-            for term, lexemes in self._lexemes(terms).items()
+            for term, lexemes in self._lexemes(terms, resource_id).items()
             if lexemes and min(docs for _, _, docs in lexemes) > keyword.COMMON_TERM_MESSAGES
         }
 
     def _query(self, terms: list[str], resource_id: str | None, joiner: str = "OR") -> PgQuery | None:  # type: ignore[override]
-        total, average = self._totals()
+        total, average = self._totals(resource_id)
         phrases, idf = [], {}
-        for lexemes in self._lexemes(terms).values():
+        for lexemes in self._lexemes(terms, resource_id).values():
             if not lexemes:  # nothing the parser keeps (punctuation, underscores)
                 continue
             phrases.append("(" + _phrase([(lex, pos) for lex, pos, _ in lexemes]) + ")")
@@ -110,12 +124,13 @@ class PgKeywordIndex(KeywordIndex):
         """Recount the BM25 statistics from the messages (the index itself is kept by PostgreSQL)."""
         self.conn.execute("DELETE FROM term_docs")
         self.conn.execute(
-            "INSERT INTO term_docs(lexeme, docs) SELECT u.lexeme, count(*) FROM messages m, unnest(m.terms) u "
-            "GROUP BY u.lexeme"
+            "INSERT INTO term_docs(resource_id, lexeme, docs) SELECT m.resource_id, u.lexeme, count(*) "
+            "FROM messages m, unnest(m.terms) u GROUP BY 1, 2"
         )
+        self.conn.execute("DELETE FROM keyword_totals")
         self.conn.execute(
-            "UPDATE keyword_totals SET docs = (SELECT count(*) FROM messages), "
-            "tokens = (SELECT coalesce(sum(term_count), 0) FROM messages)"
+            "INSERT INTO keyword_totals(resource_id, docs, tokens) "
+            "SELECT resource_id, count(*), coalesce(sum(term_count), 0) FROM messages GROUP BY 1"
         )
 
     def optimize(self) -> None:

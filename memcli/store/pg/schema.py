@@ -20,6 +20,7 @@ both; what differs:
 from memcli.errors import StoreError
 from memcli.store.migrations import refuse_newer
 from memcli.store.pg.connection import SCHEMA
+from memcli.store.pg.parallel_writes import P004
 
 # one lock id for memcli's write transactions in a database (pg_advisory_xact_lock)
 WRITE_LOCK = 0x6D656D636C69  # "memcli"
@@ -241,7 +242,12 @@ END $$;
 CREATE TRIGGER threads_buffers_deleted AFTER DELETE ON threads FOR EACH ROW EXECUTE FUNCTION thread_buffers_deleted();
 """
 
-STEPS = {"p001_schema": P001, "p002_memory_embedding_model": P002, "p003_observation_buffers": P003}
+STEPS = {
+    "p001_schema": P001,
+    "p002_memory_embedding_model": P002,
+    "p003_observation_buffers": P003,
+    "p004_parallel_writers": P004,
+}
 
 
 def applied(conn) -> list[str] | None:
