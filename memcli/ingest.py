@@ -96,12 +96,11 @@ class Ingest:
         prepared = None
         if embedder is not None:
             prepared = indexing.prepare(embedder, batch, known=self.store.vectors.known)
-            if not self.store.vectors.exists():  # the first vectors ever: made alone
-                with self.store.transaction():
-                    self.store.vectors.ensure(embedder.name, embedder.dim)
         # under the locks of the resources written: a writer of another resource goes on
-        # beside this one (PostgreSQL); one of the same resource waits
-        with self.store.transaction(resources={m.resource_id for m in batch}):
+        # beside this one (PostgreSQL); one of the same resource waits. The first vectors
+        # ever make the vector table, which only a writer alone may do.
+        first_vectors = prepared is not None and not self.store.vectors.exists()
+        with self.store.transaction(resources=None if first_vectors else {m.resource_id for m in batch}):
             known = self.store.threads.owners(list({m.thread_id for m in batch}))
             for m in batch:
                 owner = known.get(m.thread_id)

@@ -305,3 +305,33 @@ def test_a_read_only_server_and_a_lost_connection_are_one_line(cli, pg):
         assert [m.content for m in mem.list_messages("t", "r")][-2:] == ["first", "second"]
         sql(pg, kill, [dbname])
         assert mem.thread_owner("t") == "r"
+
+
+COUNT_CONNECTIONS = """
+import sys, psycopg
+opened = []
+real = psycopg.Connection.connect.__func__
+psycopg.Connection.connect = classmethod(lambda cls, *a, **k: opened.append(1) or real(cls, *a, **k))
+psycopg.connect = psycopg.Connection.connect  # what memcli calls; the pool calls the method
+from memcli.cli.main import main
+try:
+    main(sys.argv[1:])
+except SystemExit as exc:
+    assert not exc.code, exc.code
+print(len(opened), "psycopg_pool" in sys.modules, "fastembed" in sys.modules, file=sys.stderr)
+"""
+
+
+@pytest.mark.parametrize(
+    "command", [["threads", "list"], ["add", "hello", "-t", "t", "-r", "r", "--no-embed"]]
+)
+def test_a_one_shot_command_opens_one_connection(pg, command):
+    """The connection the schema is checked on serves the whole command (a pool of
+    connections is made only when a second thread needs one)."""
+    env = dict(os.environ, MEMCLI_DB=pg)
+    Memory(pg).close()  # the schema exists: the command only reads or writes
+    r = subprocess.run(
+        [sys.executable, "-c", COUNT_CONNECTIONS, *command], env=env, capture_output=True, text=True
+    )
+    assert r.returncode == 0, r.stderr
+    assert r.stderr.strip().splitlines()[-1] == "1 False False"

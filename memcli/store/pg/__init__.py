@@ -35,10 +35,12 @@ class PgStore(Store):
         setup = pg.PgConnection(pg.connect(url))
         try:
             ensure_schema(setup, notice)
-        finally:
+            pg.configure(setup.raw)
+        except BaseException:
             setup.close()
+            raise
         self._local = threading.local()
-        self._pool = pg.Pool(url)  # connects in the background; a lost server shows on first use
+        self._pool = pg.Pool(url, first=setup.raw)  # a one-shot command uses only this connection
         self._statements = pg.Statements(self._pool)
         # the same tables as the SQLite Store, in the dialect of PostgreSQL where it differs
         self.threads = PgThreadTable(self)

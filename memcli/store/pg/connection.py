@@ -31,14 +31,17 @@ def _quiet_pool_logs() -> None:
         log.propagate = False
 
 
-def modules():
-    """(psycopg, psycopg_pool), or one line saying what to install."""
+def modules(pool: bool = False):
+    """(psycopg, psycopg_pool or None unless asked for), or one line saying what to install."""
+    import importlib
+
     try:
-        import psycopg
-        import psycopg_pool
+        psycopg = importlib.import_module("psycopg")
+        psycopg_pool = importlib.import_module("psycopg_pool") if pool else None
     except ImportError:
         raise StoreError(INSTALL) from None
-    _quiet_pool_logs()
+    if pool:
+        _quiet_pool_logs()
     return psycopg, psycopg_pool
 
 
@@ -205,7 +208,9 @@ def connect(url: str):
     """A plain autocommit connection (schema checks and upgrades run on it)."""
     psycopg, _ = modules()
     try:
-        return psycopg.connect(url, autocommit=True, connect_timeout=10)
+        # no server-side prepared statements: a pooler in transaction mode (PgBouncer)
+        # may run the next statement on another server connection
+        return psycopg.connect(url, autocommit=True, connect_timeout=10, prepare_threshold=None)
     except psycopg.Error as exc:
         raise connect_error(url, exc) from None
 
@@ -245,35 +250,57 @@ class Result:
 
 
 class Pool:
-    """psycopg_pool's pool. Outside a transaction each statement borrows a connection
-    and gives it back (an MCP server's forty worker threads share a few); a
-    transaction holds one from BEGIN to COMMIT."""
+    """Connections for a store. The one the schema was checked on serves first: a one-shot
+    command (threads list, add, recall) opens no other. Only when a second thread needs
+    one at the same time (an MCP server's workers, the web viewer) is psycopg_pool's
+    pool made; outside a transaction each statement borrows a connection and gives it
+    back, and a transaction holds one from BEGIN to COMMIT."""
 
-    def __init__(self, url: str):
-        _, psycopg_pool = modules()
+    def __init__(self, url: str, first=None):
+        import threading
+
         self.url = url
-        self._pool = psycopg_pool.ConnectionPool(
-            url,
-            min_size=1,
-            max_size=POOL_SIZE,
-            kwargs={"autocommit": True, "connect_timeout": 10},
-            configure=configure,
-            open=True,
-            timeout=POOL_WAIT,
-            name="memcli",
-        )
+        self._first = first
+        self._first_free = threading.Lock()
+        self._making = threading.Lock()
+        self._pool = None
+
+    def _shared(self):
+        with self._making:
+            if self._pool is None:
+                _, psycopg_pool = modules(pool=True)
+                self._pool = psycopg_pool.ConnectionPool(
+                    self.url,
+                    min_size=1,
+                    max_size=POOL_SIZE,
+                    kwargs={"autocommit": True, "connect_timeout": 10, "prepare_threshold": None},
+                    configure=configure,
+                    open=True,
+                    timeout=POOL_WAIT,
+                    name="memcli",
+                )
+        return self._pool
 
     @contextlib.contextmanager
     def connection(self):
         """A PgConnection for the duration of the block."""
-        _, psycopg_pool = modules()
+        first = self._first
+        if first is not None and not first.closed and self._first_free.acquire(blocking=False):
+            try:
+                yield PgConnection(first)
+            finally:
+                rollback_quietly(first)  # never hand on an open transaction
+                self._first_free.release()
+            return
+        _, psycopg_pool = modules(pool=True)
+        pool = self._shared()
         try:
-            raw = self._pool.getconn(timeout=PROBE_AFTER)
+            raw = pool.getconn(timeout=PROBE_AFTER)
         except psycopg_pool.PoolTimeout:
             # a server that went away fails now, naming it; a busy pool is waited for
             connect(self.url).close()
             try:
-                raw = self._pool.getconn(timeout=POOL_WAIT - PROBE_AFTER)
+                raw = pool.getconn(timeout=POOL_WAIT - PROBE_AFTER)
             except psycopg_pool.PoolTimeout:
                 raise StoreError(
                     f"no free connection to {shown_db(self.url)} after {POOL_WAIT} s "
@@ -283,11 +310,14 @@ class Pool:
             yield PgConnection(raw)
         finally:
             rollback_quietly(raw)  # never hand on an open transaction
-            self._pool.putconn(raw)  # the pool drops a broken connection itself
+            pool.putconn(raw)  # the pool drops a broken connection itself
 
     def forget_lost(self) -> None:
         """Drop the idle connections the server has closed (a restart, an administrator)."""
-        self._pool.check()
+        if self._first is not None and self._first.closed:
+            self._first = None
+        if self._pool is not None:
+            self._pool.check()
 
     @contextlib.contextmanager
     def transaction(self):
@@ -305,7 +335,10 @@ class Pool:
                 return
 
     def close(self) -> None:
-        self._pool.close()
+        if self._first is not None:
+            self._first.close()
+        if self._pool is not None:
+            self._pool.close()
 
 
 def _is_read(sql: str) -> bool:
