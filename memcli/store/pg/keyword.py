@@ -54,7 +54,7 @@ class PgKeywordIndex(KeywordIndex):
         rows = self.conn.execute(
             "SELECT t.term, u.lexeme, u.positions[1], coalesce(d.docs, 0) "
             "FROM unnest(?::text[]) AS t(term) "
-            f"CROSS JOIN LATERAL unnest(to_tsvector('memcli_text', t.term)) AS u {docs} "
+            f"CROSS JOIN LATERAL unnest(keyword_text(t.term)) AS u {docs} "
             "ORDER BY t.term, u.positions[1]",
             params,
         ).fetchall()

@@ -20,6 +20,7 @@ both; what differs:
 from memcli.errors import StoreError
 from memcli.store.migrations import refuse_newer
 from memcli.store.pg.connection import SCHEMA
+from memcli.store.pg.keyword_text import P005
 from memcli.store.pg.parallel_writes import P004
 
 # one lock id for memcli's write transactions in a database (pg_advisory_xact_lock)
@@ -247,6 +248,7 @@ STEPS = {
     "p002_memory_embedding_model": P002,
     "p003_observation_buffers": P003,
     "p004_parallel_writers": P004,
+    "p005_folded_keyword_text": P005,
 }
 
 
