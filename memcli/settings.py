@@ -6,6 +6,7 @@ these values again. Every value is checked here, so a bad one is a one-line
 error naming where it came from, not a crash later.
 """
 
+import os
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
@@ -54,6 +55,7 @@ _KEYS = {
 @dataclass(frozen=True)
 class Settings:
     db: str | None = None  # a path or postgresql:// URL; None: MEMCLI_DB or the default file
+    db_read: str | None = None  # MEMCLI_DB_READ: a PostgreSQL replica that serves reads
     resource: str | None = None  # the default owner; None: "default", and owners are not checked
     model: str | None = None
     api_base: str | None = None
@@ -100,10 +102,11 @@ class Settings:
                 config.check(key, flag, "the command line") if flag is not None else config.resolve(key)[0]
             )
         db = flags.pop("db", None)
+        db_read = flags.pop("db_read", None) or os.environ.get("MEMCLI_DB_READ") or None
         pinned = bool(flags.pop("pinned", False))
         if flags:
             raise TypeError(f"unknown settings: {', '.join(flags)}")
-        return cls(db=db, pinned=pinned, **values)
+        return cls(db=db, db_read=db_read, pinned=pinned, **values)
 
     def with_flags(self, **flags: Any) -> "Settings":
         """A copy with the given (non-None) flags checked and applied."""

@@ -91,6 +91,8 @@ def _config() -> list[str]:
         "",
         "`MEMCLI_DB` (a SQLite file or a `postgresql://` URL) and `MEMCLI_HOME` (the folder for",
         "data and config) are read before the config file, which lives in that folder.",
+        "`MEMCLI_DB_READ` names a streaming replica of a PostgreSQL `MEMCLI_DB` that serves reads",
+        "(docs/postgres.md).",
         "",
     ]
     return lines

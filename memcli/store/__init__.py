@@ -18,11 +18,20 @@ if TYPE_CHECKING:
 __all__ = ["Store", "open_store"]
 
 
-def open_store(setting, notice=None) -> "StoreBackend":
-    """The store for a database setting (a file path, a URL, or a database.Target)."""
+def open_store(setting, notice=None, read: str | None = None) -> "StoreBackend":
+    """The store for a database setting (a file path, a URL, or a database.Target);
+    read: a replica of it that serves reads (PostgreSQL only)."""
     from memcli import database
+    from memcli.errors import UsageError
 
     target = database.target(setting)
     module, _, name = target.store_class.partition(":")
     store_class = getattr(importlib.import_module(module), name)
-    return store_class(target.location, notice)
+    if not read:
+        return store_class(target.location, notice)
+    replica = database.target(read)
+    if not (target.is_url and replica.scheme == target.scheme):
+        raise UsageError(
+            f"MEMCLI_DB_READ ({replica}) must be a replica of the PostgreSQL database memcli uses, not of {target}"
+        )
+    return store_class(target.location, notice, read_url=replica.location)

@@ -28,7 +28,7 @@ class PgStore(Store):
     backend = "postgresql"
     nul_refused: str | None = pg.NUL_REFUSED
 
-    def __init__(self, url: str, notice=None):
+    def __init__(self, url: str, notice=None, read_url: str | None = None):
         pg.modules()  # one line naming the extra to install, before anything else
         self.url, self.path = url, database.shown(url)
         self.vec_error = None
@@ -41,7 +41,12 @@ class PgStore(Store):
             raise
         self._local = threading.local()
         self._pool = pg.Pool(url, first=setup.raw)  # a one-shot command uses only this connection
-        self._statements = pg.Statements(self._pool)
+        self.replica = None
+        if read_url:
+            from memcli.store.pg.replica import FINGERPRINT, ReadReplica
+
+            self.replica = ReadReplica(read_url, setup.execute(FINGERPRINT).fetchone()[0])
+        self._statements = pg.Statements(self._pool, self.replica)
         # the same tables as the SQLite Store, in the dialect of PostgreSQL where it differs
         self.threads = PgThreadTable(self)
         self.messages = PgMessageTable(self)
@@ -79,6 +84,8 @@ class PgStore(Store):
                     pg.rollback_quietly(conn.raw)
                     raise
                 conn.execute("COMMIT")
+                if self.replica is not None:
+                    self.replica.wrote(conn)
             finally:
                 self._local.held = None
 
@@ -133,7 +140,7 @@ class PgStore(Store):
                 len(done) == len(STEPS),
                 f"{len(done)} of {len(STEPS)} migrations ({done[-1] if done else 'none'})",
             ),
-        ]
+        ] + ([self.replica.health()] if self.replica is not None else [])
 
     def backup(self, target) -> None:
         """A snapshot of the whole memory in a new SQLite file (`db copy` to a file)."""
@@ -147,3 +154,5 @@ class PgStore(Store):
 
     def close(self) -> None:
         self._pool.close()
+        if self.replica is not None:
+            self.replica.close()

@@ -261,6 +261,7 @@ class Pool:
 
         self.url = url
         self._first = first
+        self._connect_first = first is None  # made on first use (a replica's pool)
         self._first_free = threading.Lock()
         self._making = threading.Lock()
         self._pool = None
@@ -284,6 +285,17 @@ class Pool:
     @contextlib.contextmanager
     def connection(self):
         """A PgConnection for the duration of the block."""
+        if self._connect_first:
+            with self._making:
+                if self._connect_first:
+                    self._connect_first = False
+                    raw = connect(self.url)
+                    try:
+                        configure(raw)
+                    except Exception as exc:  # no pgvector there: not a memcli database
+                        raw.close()
+                        raise connect_error(self.url, exc) from None
+                    self._first = raw
         first = self._first
         if first is not None and not first.closed and self._first_free.acquire(blocking=False):
             try:
@@ -350,10 +362,21 @@ class Statements:
 
     in_transaction = False
 
-    def __init__(self, pool: Pool):
-        self._pool = pool
+    def __init__(self, pool: Pool, replica=None):
+        self._pool, self._replica = pool, replica
 
     def execute(self, sql: str, params=()) -> Result:
+        if self._replica is not None and _is_read(sql):
+            reads = self._replica.pool_for_read()  # None: behind this process's writes, or unusable
+            if reads is not None:
+                conn = None
+                try:
+                    with reads.connection() as conn:
+                        return Result(conn.execute(sql, params))
+                except StoreError as exc:
+                    if conn is not None and not conn.raw.closed:
+                        raise  # the statement's own error
+                    self._replica.lost(exc)  # unreachable or gone: from now on the primary answers
         with self._pool.connection() as conn:
             try:
                 return Result(conn.execute(sql, params))
