@@ -111,7 +111,7 @@ class Memory(
 
         self.settings = settings or Settings.resolve()
         self.path = paths.db_path(path if path is not None else self.settings.db)
-        self.store = open_store(self.path, notice, read=self.settings.db_read)
+        self.store = open_store(self.path, notice, read=self.settings.replica_for(self.path))
         self._embedder = embedder
         self._embedder_error: EmbeddingUnavailable | None = None
         self._recaller: Recaller | None = None

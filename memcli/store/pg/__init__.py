@@ -34,7 +34,7 @@ class PgStore(Store):
         self.vec_error = None
         setup = pg.PgConnection(pg.connect(url))
         try:
-            ensure_schema(setup, notice)
+            upgraded = ensure_schema(setup, notice)
             pg.configure(setup.raw)
         except BaseException:
             setup.close()
@@ -46,6 +46,8 @@ class PgStore(Store):
             from memcli.store.pg.replica import FINGERPRINT, ReadReplica
 
             self.replica = ReadReplica(read_url, setup.execute(FINGERPRINT).fetchone()[0])
+            if upgraded:  # the replica must replay the new schema before it is asked anything
+                self.replica.wrote(setup)
         self._statements = pg.Statements(self._pool, self.replica)
         # the same tables as the SQLite Store, in the dialect of PostgreSQL where it differs
         self.threads = PgThreadTable(self)

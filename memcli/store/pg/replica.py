@@ -50,6 +50,14 @@ class ReadReplica:
             return self.pool
         try:
             with self.pool.connection() as conn:
+                replayed = conn.execute("SELECT pg_last_wal_replay_lsn()::text").fetchone()[0]
+                with self._lock:
+                    # a primary given as its own replica replays nothing: it holds every write
+                    self._replayed = max(
+                        self._replayed, self._written if replayed is None else _lsn(replayed)
+                    )
+                    if self._written > self._replayed:
+                        return None  # behind this process: no verdict on it yet
                 if not self._checked:
                     ours = conn.execute("SELECT to_regclass('memcli.migrations') IS NOT NULL").fetchone()[0]
                     row = conn.execute(FINGERPRINT).fetchone() if ours else None
@@ -57,22 +65,20 @@ class ReadReplica:
                         self.failed = "MEMCLI_DB_READ is not a replica of this database (its schema differs)"
                         return None
                     self._checked = True
-                replayed = conn.execute("SELECT pg_last_wal_replay_lsn()::text").fetchone()[0]
         except StoreError as exc:
             self.failed = f"the read replica is not used: {exc}"
             return None
-        with self._lock:
-            # a primary given as its own replica replays nothing: it holds every write
-            self._replayed = max(self._replayed, self._written if replayed is None else _lsn(replayed))
-            return self.pool if self._written <= self._replayed else None
+        return self.pool
 
     def lost(self, exc: StoreError) -> None:
         self.failed = f"the read replica is not used: {exc}"
 
     def health(self) -> tuple[str, bool, str]:
-        self.pool_for_read()
+        usable = self.pool_for_read()
         if self.failed is not None:
             return ("replica", False, self.failed)
+        if usable is None:
+            return ("replica", True, "behind this process's writes: the primary answers until it catches up")
         with self.pool.connection() as conn:
             lag = conn.execute(
                 "SELECT coalesce(extract(epoch FROM now() - pg_last_xact_replay_timestamp()), 0)"
