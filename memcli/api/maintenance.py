@@ -4,6 +4,7 @@ health checks, and deleting everything a resource owns."""
 from __future__ import annotations
 
 import os
+import time
 from pathlib import Path
 
 from memcli.api.core import MemoryCore
@@ -99,7 +100,7 @@ class MaintenanceAPI(MemoryCore):
                 leftover.unlink(missing_ok=True)
         return target
 
-    def copy_to(self, target: Path | str, *, progress=None) -> dict:
+    def copy_to(self, target: Path | str, *, progress=None, stage=None) -> dict:
         """Copy this whole memory, vectors included, into an empty database (a SQLite
         file or a postgresql:// URL), checked by counts and checksums. One transaction
         there; a new file is written aside and renamed into place only once checked, so
@@ -116,7 +117,10 @@ class MaintenanceAPI(MemoryCore):
         try:
             dest = open_store(database.Target(writing, dest_target.scheme), self._notice)
             try:
-                tables = copy_store(self.store, dest, progress)
+                timings: dict = {}
+                started = time.perf_counter()
+                tables = copy_store(self.store, dest, progress, stage, timings)
+                timings["total_s"] = round(time.perf_counter() - started, 2)
             finally:
                 dest.close()
             if final is not None:
@@ -125,7 +129,12 @@ class MaintenanceAPI(MemoryCore):
             if final is not None:
                 for leftover in (Path(writing), Path(f"{writing}-wal"), Path(f"{writing}-shm")):
                     leftover.unlink(missing_ok=True)
-        return {"source": database.shown(self.store.path), "target": database.shown(target), "tables": tables}
+        return {
+            "source": database.shown(self.store.path),
+            "target": database.shown(target),
+            "tables": tables,
+            "seconds": timings,
+        }
 
     def optimize(self) -> None:
         """Merge the full-text index, repack vector segments, refresh query statistics."""

@@ -113,10 +113,16 @@ def _check_empty(dst) -> None:
         raise InputError(f"{dst.path} already holds memory; copy into a new, empty database")
 
 
-def copy_store(src, dst, progress=None) -> dict:
-    """Copy everything in src into the empty dst; returns the verified fingerprint."""
+def copy_store(src, dst, progress=None, stage=None, timings: dict | None = None) -> dict:
+    """Copy everything in src into the empty dst; returns the verified fingerprint.
+    stage(text) hears when a long step after the rows starts (an index build); timings
+    gets the seconds of the rows, the index and the check."""
+    import time
+
     _check_empty(dst)
     total = src.conn.execute("SELECT count(*) FROM messages").fetchone()[0]
+    timings = {} if timings is None else timings
+    started = time.perf_counter()
     with dst.transaction():
         for table, (columns, order) in TABLES.items():
             if table not in AFTER_MESSAGES and table not in ("memory_versions", "memory_sources"):
@@ -125,18 +131,24 @@ def copy_store(src, dst, progress=None) -> dict:
         model = src.vectors.model() if src.vectors.exists() else None
         if model:
             dst.vectors.ensure(*model)
-        done = 0
-        for page in _pages(src, "messages", "rowid", "rowid"):
-            messages = src.messages.by_rowids([r[0] for r in page])
-            dst.messages.insert_with_rowids([messages[r[0]] for r in page])
-            if model:
-                owner = {m.rowid: m.resource_id for m in messages.values()}
-                dst.vectors.add(
-                    [ChunkVector(r, s, h, owner[r], v) for r, s, h, v in src.vectors.vectors_of(list(owner))]
-                )
-            done += len(page)
-            if progress:
-                progress(done, total)
+        with dst.vectors.bulk_load(stage):  # PostgreSQL: one HNSW build at the end, not row by row
+            done = 0
+            for page in _pages(src, "messages", "rowid", "rowid"):
+                messages = src.messages.by_rowids([r[0] for r in page])
+                dst.messages.insert_with_rowids([messages[r[0]] for r in page])
+                if model:
+                    owner = {m.rowid: m.resource_id for m in messages.values()}
+                    dst.vectors.add(
+                        [
+                            ChunkVector(r, s, h, owner[r], v)
+                            for r, s, h, v in src.vectors.vectors_of(list(owner))
+                        ]
+                    )
+                done += len(page)
+                if progress:
+                    progress(done, total)
+            timings["rows_s"] = round(time.perf_counter() - started, 2)
+        timings["index_s"] = round(time.perf_counter() - started - timings["rows_s"], 2)
         for table in ("memory_versions", "memory_sources", *AFTER_MESSAGES):
             columns, order = TABLES[table]
             for page in _pages(src, table, columns, order):
@@ -144,7 +156,9 @@ def copy_store(src, dst, progress=None) -> dict:
         for key, value in _rows(src, "SELECT key, value FROM settings ORDER BY key"):
             dst.set_setting(key, value)
         dst.after_copy()
+        checked = time.perf_counter()
         expected, got = fingerprint(src), fingerprint(dst)
+        timings["check_s"] = round(time.perf_counter() - checked, 2)
         if expected != got:
             differ = ", ".join(t for t in expected if expected[t] != got.get(t))
             raise StoreError(f"the copy does not match its source ({differ}); nothing was written")

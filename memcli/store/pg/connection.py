@@ -132,10 +132,10 @@ class PgConnection:
     def __init__(self, raw):
         self.raw = raw
 
-    def execute(self, sql: str, params=()):
+    def execute(self, sql: str, params=(), binary: bool = False):
         cur = self.raw.cursor(row_factory=row_factory)
         with _server_errors():
-            cur.execute(translate(sql), list(params))
+            cur.execute(translate(sql), list(params), binary=binary)
         return cur
 
     def executemany(self, sql: str, rows):
@@ -365,28 +365,29 @@ class Statements:
     def __init__(self, pool: Pool, replica=None):
         self._pool, self._replica = pool, replica
 
-    def execute(self, sql: str, params=()) -> Result:
+    def execute(self, sql: str, params=(), binary: bool = False) -> Result:
+        """binary: results in PostgreSQL's binary form (vectors decode 10x faster)."""
         if self._replica is not None and _is_read(sql):
             reads = self._replica.pool_for_read()  # None: behind this process's writes, or unusable
             if reads is not None:
                 conn = None
                 try:
                     with reads.connection() as conn:
-                        return Result(conn.execute(sql, params))
+                        return Result(conn.execute(sql, params, binary))
                 except StoreError as exc:
                     if conn is not None and not conn.raw.closed:
                         raise  # the statement's own error
                     self._replica.lost(exc)  # unreachable or gone: from now on the primary answers
         with self._pool.connection() as conn:
             try:
-                return Result(conn.execute(sql, params))
+                return Result(conn.execute(sql, params, binary))
             except StoreError:
                 if not (conn.raw.closed and _is_read(sql)):
                     raise
         # the borrowed connection had been closed by the server: a read is safe to run again
         self._pool.forget_lost()
         with self._pool.connection() as conn:
-            return Result(conn.execute(sql, params))
+            return Result(conn.execute(sql, params, binary))
 
     def executemany(self, sql: str, rows) -> None:
         with self._pool.connection() as conn:
