@@ -131,7 +131,7 @@ def copy_store(src, dst, progress=None, stage=None, timings: dict | None = None)
         model = src.vectors.model() if src.vectors.exists() else None
         if model:
             dst.vectors.ensure(*model)
-        with dst.vectors.bulk_load(stage):  # PostgreSQL: one HNSW build at the end, not row by row
+        with dst.bulk_load(stage):  # PostgreSQL: keyword and vector indexes built once, after
             done = 0
             for page in _pages(src, "messages", "rowid", "rowid"):
                 messages = src.messages.by_rowids([r[0] for r in page])

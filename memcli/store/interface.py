@@ -42,6 +42,10 @@ class StoreBackend(Protocol):
         """This thread's connection (or, outside a transaction on PostgreSQL, a statement runner)."""
         ...
 
+    def bulk_load(self, stage: Any = None) -> AbstractContextManager[None]:
+        """Around a load of many rows (a copy): indexes built once afterwards where that is faster."""
+        ...
+
     def transaction(self, resources: Iterable[str] | None = None) -> AbstractContextManager[None]:
         """One write transaction; a nested call joins the outer one. Naming every resource
         the transaction writes lets writers of other resources run beside it (PostgreSQL)."""

@@ -84,6 +84,11 @@ class Store:
         except sqlite_module().Error as exc:  # every write's driver error, said in one line
             raise write_error(exc, self.path) from exc
 
+    @contextmanager
+    def bulk_load(self, stage=None):
+        """Around a load of many rows (a copy): SQLite's indexes are kept as they go."""
+        yield
+
     def get_setting(self, key: str) -> str | None:
         row = self.conn.execute("SELECT value FROM settings WHERE key = ?", [key]).fetchone()
         return row[0] if row else None

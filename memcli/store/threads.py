@@ -66,10 +66,22 @@ class ThreadTable(Table):
         return row is not None
 
     def insert(self, thread: Thread) -> None:
+        self._insert(thread)
+
+    def claim(self, thread: Thread) -> str:
+        """Create the thread unless it exists; returns its owner. On PostgreSQL a writer of
+        another resource may insert the same id meanwhile: the unique key makes this
+        insert wait for that one's commit, then it does nothing and the owner is read."""
+        inserted = self._insert(thread, " ON CONFLICT (id) DO NOTHING RETURNING resource_id").fetchone()
+        if inserted is not None:
+            return inserted[0]
+        return self.owners([thread.id])[thread.id]
+
+    def _insert(self, thread: Thread, tail: str = ""):
         self.ensure_resource(thread.resource_id, thread.created_at)
-        self.conn.execute(
+        return self.conn.execute(
             "INSERT INTO threads(id, resource_id, title, metadata, cloned_from, created_at, updated_at) "
-            "VALUES (?, ?, ?, ?, ?, ?, ?)",
+            "VALUES (?, ?, ?, ?, ?, ?, ?)" + tail,
             [
                 thread.id,
                 thread.resource_id,
@@ -80,26 +92,6 @@ class ThreadTable(Table):
                 thread.updated_at or thread.created_at,
             ],
         )
-
-    def claim(self, thread: Thread) -> str:
-        """Create the thread unless it exists; returns its owner. On PostgreSQL a writer of
-        another resource may insert the same id meanwhile: the unique key makes this
-        insert wait for that one's commit, then it does nothing and the owner is read."""
-        self.ensure_resource(thread.resource_id, thread.created_at)
-        inserted = self.conn.execute(
-            "INSERT INTO threads(id, resource_id, title, metadata, cloned_from, created_at, updated_at) "
-            "VALUES (?, ?, ?, '{}', NULL, ?, ?) ON CONFLICT (id) DO NOTHING RETURNING resource_id",
-            [
-                thread.id,
-                thread.resource_id,
-                thread.title,
-                thread.created_at,
-                thread.updated_at or thread.created_at,
-            ],
-        ).fetchone()
-        if inserted is not None:
-            return inserted[0]
-        return self.owners([thread.id])[thread.id]
 
     def get(self, thread_id: str, *, with_counts: bool = False) -> Thread | None:
         sql = (_SELECT if with_counts else "SELECT t.* FROM threads t") + " WHERE t.id = ?"

@@ -17,7 +17,6 @@ few hundred by cosine on their codes, and scores the newest codes (fewer
 than SEGMENT, not packed yet) exactly.
 """
 
-from contextlib import contextmanager
 from dataclasses import dataclass
 
 from memcli.errors import StoreError
@@ -292,11 +291,6 @@ class VectorIndex(VectorSearch, Table):
         rows = self.vectors_of(list(rowid_map))
         self.add([ChunkVector(rowid_map[old], seq, h, resource_id, vec) for old, seq, h, vec in rows])
         return len(rows)
-
-    @contextmanager
-    def bulk_load(self, stage=None):
-        """Around a load of many vectors (a copy): nothing to set aside for SQLite's codes."""
-        yield
 
     def drop_all(self) -> None:
         """Forget every vector and the recorded model (before a rebuild)."""

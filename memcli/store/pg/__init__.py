@@ -91,6 +91,27 @@ class PgStore(Store):
             finally:
                 self._local.held = None
 
+    @contextmanager
+    def bulk_load(self, stage=None):
+        """Load many messages and vectors (a copy) without keeping the keyword (GIN) and
+        HNSW indexes row by row: both are dropped, then built once over everything, inside
+        the caller's transaction (a failed load leaves the old ones). stage(text) hears of
+        each build."""
+        vectors = self.vectors.exists()
+        self.conn.execute("DROP INDEX IF EXISTS messages_terms")
+        if vectors:
+            self.conn.execute("DROP INDEX IF EXISTS vec_floats_hnsw")
+        yield
+        # built in memory, an index is several times faster to make than one that spills
+        self.conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
+        if stage:
+            stage("building the keyword index")
+        self.conn.execute("CREATE INDEX messages_terms ON messages USING gin (terms)")
+        if vectors:
+            if stage:
+                stage("building the vector index")
+            self.vectors.create_hnsw()
+
     def after_copy(self) -> None:
         """Move id sequences past ids that arrived with copied rows."""
         self.conn.execute(

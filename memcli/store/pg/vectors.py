@@ -9,8 +9,6 @@ b-tree and sorted exactly; narrower filters (thread, dates, roles) are
 scored exactly.
 """
 
-from contextlib import contextmanager
-
 from memcli.records import Filters
 from memcli.store.filters import where_clause
 from memcli.store.vectors import TABLE, ChunkVector, VectorIndex
@@ -47,32 +45,12 @@ class PgVectorIndex(VectorIndex):
         )
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS vec_floats_resource ON {TABLE}(resource_id)")
         self.conn.execute(f"CREATE INDEX IF NOT EXISTS vec_floats_message ON {TABLE}(message_rowid)")
-        self._create_hnsw()
+        self.create_hnsw()
 
-    def _create_hnsw(self) -> None:
+    def create_hnsw(self) -> None:
         self.conn.execute(
             f"CREATE INDEX IF NOT EXISTS vec_floats_hnsw ON {TABLE} USING hnsw (embedding vector_cosine_ops)"
         )
-
-    @contextmanager
-    def bulk_load(self, stage=None):
-        """Load many messages and vectors without keeping the keyword (GIN) and HNSW indexes
-        row by row: both are dropped, then built once over everything (inside the caller's
-        transaction, so a failed load leaves the old ones). stage(text) hears of the builds."""
-        vectors = self.exists()
-        self.conn.execute("DROP INDEX IF EXISTS messages_terms")
-        if vectors:
-            self.conn.execute("DROP INDEX IF EXISTS vec_floats_hnsw")
-        yield
-        # built in memory, an index is several times faster to make than one that spills
-        self.conn.execute("SET LOCAL maintenance_work_mem = '512MB'")
-        if stage:
-            stage("building the keyword index")
-        self.conn.execute("CREATE INDEX messages_terms ON messages USING gin (terms)")
-        if vectors:
-            if stage:
-                stage("building the vector index")
-            self._create_hnsw()
 
     def add(self, items: list[ChunkVector]) -> None:
         if not items:
