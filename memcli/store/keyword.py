@@ -5,6 +5,7 @@ import re
 from memcli.records import Filters
 from memcli.store.base import Table
 from memcli.store.filters import where_clause
+from memcli.store.keyword_scope import ScopedBM25
 
 
 def quoted(text: str) -> str:
@@ -37,41 +38,64 @@ _RANK = "bm25(messages_fts, 1.0, 0.0)"
 COMMON_TERM_MESSAGES = 20_000
 
 
+class KeywordQuery:
+    """Terms to match, joined by OR or AND, within a scope (a resource, a thread, or all)."""
+
+    def __init__(self, terms: list[str], scope: Filters, joiner: str = "OR"):
+        self.terms, self.scope, self.joiner = list(dict.fromkeys(terms)), scope, joiner
+
+    def fts(self, terms: list[str] | None = None) -> str:
+        return fts_query(self.terms if terms is None else terms, self.scope.resource_id, self.joiner)
+
+
 class KeywordIndex(Table):
+    def __init__(self, connections):
+        super().__init__(connections)
+        self._scope_totals: dict = {}  # see keyword_scope.ScopedBM25
+
     def search(self, terms: list[str], filters: Filters, k: int) -> list[tuple[int, float]]:
-        """(message rowid, BM25 score where higher is better), best first."""
+        """(message rowid, BM25 score where higher is better), best first.
+
+        Within a resource (or a thread) the scores use that scope's messages alone:
+        another user's writes never change them."""
         if not terms:
             return []
-        common = self._common(terms, filters.resource_id)
+        scope = Filters(resource_id=filters.resource_id, thread_id=filters.thread_id)
+        common = self._common(terms, scope)
         if not common:
-            return self._ranked(self._query(terms, filters.resource_id), filters, k)
+            return self._ranked(self._query(terms, scope), filters, k)
         rare = [t for t in terms if t not in common]
         if rare:
-            return self._ranked(self._query(rare, filters.resource_id), filters, k)
-        hits = self._ranked(self._query(terms, filters.resource_id, "AND"), filters, k)
-        return hits if len(hits) >= k else self._ranked(self._query(terms, filters.resource_id), filters, k)
+            return self._ranked(self._query(rare, scope), filters, k)
+        hits = self._ranked(self._query(terms, scope, "AND"), filters, k)
+        return hits if len(hits) >= k else self._ranked(self._query(terms, scope), filters, k)
 
     @staticmethod
-    def _query(terms: list[str], resource_id: str | None, joiner: str = "OR"):
-        """What _ranked() matches: an FTS5 query string here."""
-        return fts_query(terms, resource_id, joiner)
+    def _query(terms: list[str], scope: Filters, joiner: str = "OR"):
+        """What _ranked() matches."""
+        return KeywordQuery(terms, scope, joiner)
 
-    def _common(self, terms: list[str], resource_id: str | None) -> set[str]:
-        """Terms in more than COMMON_TERM_MESSAGES messages (counting stops there)."""
+    def _common(self, terms: list[str], scope: Filters) -> set[str]:
+        """Terms in more than COMMON_TERM_MESSAGES of the scope's messages (counting stops there)."""
         most = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0]
         if most <= COMMON_TERM_MESSAGES:  # no term can be that common: skip the counts
             return set()
+        clause, params = where_clause(scope)
         return {
             t
             for t in terms
             if self.conn.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
-                [fts_query([t]), COMMON_TERM_MESSAGES + 1],
+                "SELECT count(*) FROM (SELECT 1 FROM messages_fts CROSS JOIN messages m ON m.rowid = messages_fts.rowid "
+                f"WHERE messages_fts MATCH ? AND {clause} LIMIT ?)",
+                [fts_query([t], scope.resource_id), *params, COMMON_TERM_MESSAGES + 1],
             ).fetchone()[0]
             > COMMON_TERM_MESSAGES
         }
 
-    def _ranked(self, match: str, filters: Filters, k: int) -> list[tuple[int, float]]:
+    def _ranked(self, match: KeywordQuery, filters: Filters, k: int) -> list[tuple[int, float]]:
+        if match.scope.resource_id is not None or match.scope.thread_id is not None:
+            per_term = {t: match.fts([t]) for t in match.terms}
+            return ScopedBM25(self.conn, self._scope_totals).rank(per_term, match.joiner, filters, k)
         clause, params = where_clause(filters)
         rows = self.conn.execute(
             f"SELECT m.rowid, -{_RANK} AS score FROM messages_fts "
@@ -79,7 +103,7 @@ class KeywordIndex(Table):
             # walks every message of the resource and runs the MATCH per row (50x slower).
             "CROSS JOIN messages m ON m.rowid = messages_fts.rowid "
             f"WHERE messages_fts MATCH ? AND {clause} ORDER BY {_RANK} LIMIT ?",
-            [match, *params, k],
+            [match.fts(), *params, k],
         ).fetchall()
         return [(r[0], r[1]) for r in rows]
 

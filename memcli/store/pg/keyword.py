@@ -33,6 +33,10 @@ def _phrase(lexemes: list[tuple[str, int]]) -> str:
     return out
 
 
+# u.lexeme as a one-lexeme tsquery, quoted as _quoted() does it
+_LEXEME_QUERY = r"""('''' || replace(replace(u.lexeme, '\', '\\'), '''', '''''') || '''')::tsquery"""
+
+
 class PgQuery:
     """A tsquery, the BM25 weight (idf) of each lexeme in it, and the average length."""
 
@@ -41,9 +45,17 @@ class PgQuery:
 
 
 class PgKeywordIndex(KeywordIndex):
-    def _lexemes(self, terms: list[str], resource_id: str | None) -> dict[str, list[tuple[str, int, int]]]:
-        """term -> [(lexeme, position, documents holding it)] in the order written."""
-        if resource_id is not None:
+    def _lexemes(self, terms: list[str], scope: Filters) -> dict[str, list[tuple[str, int, int]]]:
+        """term -> [(lexeme, position, documents of the scope holding it)] in the order written."""
+        resource_id = scope.resource_id
+        if scope.thread_id is not None:  # counted in the thread's messages (index on thread_id)
+            clause, scope_params = where_clause(scope)
+            docs = (
+                "LEFT JOIN LATERAL (SELECT count(*) AS docs FROM messages m "
+                f"WHERE {clause} AND m.terms @@ {_LEXEME_QUERY}) d ON true"
+            )
+            params = [terms, *scope_params]
+        elif resource_id is not None:
             docs, params = (
                 "LEFT JOIN term_docs d ON d.resource_id = ? AND d.lexeme = u.lexeme",
                 [terms, resource_id],
@@ -63,26 +75,31 @@ class PgKeywordIndex(KeywordIndex):
             out[term].append((lexeme, position or 1, count))
         return out
 
-    def _totals(self, resource_id: str | None) -> tuple[int, float]:
-        where, params = ("WHERE resource_id = ?", [resource_id]) if resource_id is not None else ("", [])
-        docs, tokens = self.conn.execute(
-            f"SELECT coalesce(sum(docs), 0), coalesce(sum(tokens), 0) FROM keyword_totals {where}", params
-        ).fetchone()
+    def _totals(self, scope: Filters) -> tuple[int, float]:
+        if scope.thread_id is not None:
+            clause, params = where_clause(scope)
+            sql = f"SELECT count(*), coalesce(sum(term_count), 0) FROM messages m WHERE {clause}"
+        else:
+            where, params = (
+                ("WHERE resource_id = ?", [scope.resource_id]) if scope.resource_id is not None else ("", [])
+            )
+            sql = f"SELECT coalesce(sum(docs), 0), coalesce(sum(tokens), 0) FROM keyword_totals {where}"
+        docs, tokens = self.conn.execute(sql, params).fetchone()
         return docs, (tokens / docs if docs else 1.0)
 
-    def _common(self, terms: list[str], resource_id: str | None) -> set[str]:
-        if self._totals(resource_id)[0] <= keyword.COMMON_TERM_MESSAGES:
+    def _common(self, terms: list[str], scope: Filters) -> set[str]:
+        if self._totals(scope)[0] <= keyword.COMMON_TERM_MESSAGES:
             return set()
         return {
             term
-            for term, lexemes in self._lexemes(terms, resource_id).items()
+            for term, lexemes in self._lexemes(terms, scope).items()
             if lexemes and min(docs for _, _, docs in lexemes) > keyword.COMMON_TERM_MESSAGES
         }
 
-    def _query(self, terms: list[str], resource_id: str | None, joiner: str = "OR") -> PgQuery | None:  # type: ignore[override]
-        total, average = self._totals(resource_id)
+    def _query(self, terms: list[str], scope: Filters, joiner: str = "OR") -> PgQuery | None:  # type: ignore[override]
+        total, average = self._totals(scope)
         phrases, idf = [], {}
-        for lexemes in self._lexemes(terms, resource_id).values():
+        for lexemes in self._lexemes(terms, scope).values():
             if not lexemes:  # nothing the parser keeps (punctuation, underscores)
                 continue
             phrases.append("(" + _phrase([(lex, pos) for lex, pos, _ in lexemes]) + ")")
@@ -112,7 +129,7 @@ class PgKeywordIndex(KeywordIndex):
         return [(r[0], float(r[1])) for r in rows]
 
     def matching_all(self, terms: list[str], rowids: list[int]) -> set[int]:
-        match = self._query(terms, None, "AND") if terms else None
+        match = self._query(terms, Filters(), "AND") if terms else None
         if match is None or not rowids:
             return set()
         rows = self.conn.execute(
