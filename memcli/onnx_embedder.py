@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 # models whose fastembed recipe is mean pooling then L2 normalisation
-MEAN_POOLED = ("sentence-transformers/all-MiniLM-L6-v2",)
+MEAN_POOLED = ("sentence-transformers/all-MiniLM-L6-v2", "sentence-transformers/paraphrase-MiniLM-L3-v2")
 
 
 def fits(name: str, folder: Path | None) -> bool:
@@ -36,6 +36,11 @@ class OnnxEmbedder:
             str(folder / "model.onnx"), providers=["CPUExecutionProvider"], sess_options=options
         )
         self.inputs = {node.name for node in self.session.get_inputs()}
+        # the per-token vectors (batch, tokens, dim): the first output in most exports, not in all
+        self.output = next(
+            (node.name for node in self.session.get_outputs() if len(node.shape) == 3),
+            self.session.get_outputs()[0].name,
+        )
         self.dim = int(self.embed(["dimension probe"]).shape[1])
 
     def embed(self, texts: list[str], batch_size: int = 16) -> np.ndarray:
@@ -62,7 +67,7 @@ class OnnxEmbedder:
             feed["attention_mask"] = mask
         if "token_type_ids" in self.inputs:
             feed["token_type_ids"] = np.array([e.type_ids for e in encoded], dtype=np.int64)
-        tokens = self.session.run(None, feed)[0]
+        tokens = self.session.run([self.output], feed)[0]
         summed = np.sum(tokens, axis=1, where=mask[:, :, np.newaxis].astype(bool), dtype=np.float64)
         pooled = summed / np.maximum(np.sum(mask, axis=1, keepdims=True), 1e-9)
         norms = np.maximum(np.linalg.norm(pooled, axis=1, keepdims=True), 1e-12)

