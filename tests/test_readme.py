@@ -49,7 +49,9 @@ def serve_once(command: str) -> str:
     with the token (following the redirect, with the cookie), then stop it."""
     run = command if "--no-open" in command else command + " --no-open"
     return (
-        f"{{ {run} > ui.out 2> ui.err & }}; ui=$!; "
+        # emptied first, here: the job's own redirect may come after the wait below has
+        # read the previous server's URL (a run under load then curled an empty URL)
+        f": > ui.out; {{ {run} > ui.out 2> ui.err & }}; ui=$!; "
         'until grep -q "http://" ui.out || ! kill -0 $ui 2>/dev/null; do sleep 0.05; done; '
         'curl -sS -f -c ui.jar -b ui.jar -L "$(grep -o "http://[^ ]*" ui.out)" > ui.page '
         # on a failure, say what the server printed (a CI run under load once failed silently here)

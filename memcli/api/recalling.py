@@ -34,13 +34,16 @@ class RecallAPI(MemoryCore):
         half_life: str | float | None = None,
         explain: bool = False,
         all_resources: bool = False,
+        memory_route: bool = True,
     ) -> RecallResult:
         """Messages relevant to the query, best first, with neighbours as context.
 
         scope: 'resource' or 'thread'; top_k and message_range default to
         recall.top_k and recall.message_range; since/until take ISO dates or ages
         like '7d'; mode: 'hybrid', 'vector' or 'keyword'; half_life: '30d' or days;
-        explain: each hit's keyword, bm25, vector, neighbour and decay parts.
+        explain: each hit's keyword, bm25, vector, neighbour, decay and memory parts.
+        memory_route: hybrid recall also ranks the messages the resource's facts
+        memories cite, fused with its own ranking (False: messages alone).
         """
         query_row = dict(query=query, resource_id=resource_id, thread_id=thread_id, top_k=top_k)
         return self.recall_many(
@@ -55,6 +58,7 @@ class RecallAPI(MemoryCore):
             half_life=half_life,
             explain=explain,
             all_resources=all_resources,
+            memory_route=memory_route,
         )[0]
 
     def recall_many(
@@ -72,6 +76,7 @@ class RecallAPI(MemoryCore):
         half_life: str | float | None = None,
         explain: bool = False,
         all_resources: bool = False,
+        memory_route: bool = True,
     ) -> list[RecallResult]:
         """Answer many queries with one model load and one embedding batch.
         Each query dict has `query` and optionally resource_id, thread_id, top_k, scope.
@@ -105,7 +110,17 @@ class RecallAPI(MemoryCore):
                     all_resources,
                 )
             )
-            options.append(RecallOptions(k, message_range, mode, threshold, half_life_days, explain=explain))
+            options.append(
+                RecallOptions(
+                    k,
+                    message_range,
+                    mode,
+                    threshold,
+                    half_life_days,
+                    explain=explain,
+                    memory_route=memory_route,
+                )
+            )
         return run_queries(
             self._recall_engine, self.store, texts, filters, options, self.ingest.embedder_or_notice
         )

@@ -114,9 +114,17 @@ def recall(
     explain: Annotated[
         bool,
         typer.Option(
-            "--explain", help="Why each hit came up: keyword, bm25, vector, neighbour share, decay."
+            "--explain",
+            help="Why each hit came up: keyword, bm25, vector, neighbour share, decay, memory.",
         ),
     ] = False,
+    memory_route: Annotated[
+        bool,
+        typer.Option(
+            "--memory-route/--no-memory-route",
+            help="Hybrid recall also ranks the messages the resource's facts memories cite.",
+        ),
+    ] = True,
     include: Annotated[
         list[str] | None,
         typer.Option(
@@ -161,6 +169,7 @@ def recall(
         half_life=half_life,
         explain=explain,
         all_resources=all_resources,
+        memory_route=memory_route,
     )
     resource_id = resource
     if batch is not None:

@@ -27,7 +27,7 @@ TOKEN_SECTIONS = (
     "user",
     "tools",
 )
-EXPLAIN_PARTS = ("keyword", "bm25", "vector", "neighbour", "decay")
+EXPLAIN_PARTS = ("keyword", "bm25", "vector", "neighbour", "decay", "memory")
 
 
 def environment() -> Environment:
