@@ -49,6 +49,7 @@ class RecallOptions:
     candidates: int = 100  # per retriever, before fusion
     keyword_weight: float = 0.5  # the vector weight is 1 - this
     neighbour_weight: float = 0.3  # share of a turn's score passed to the turns beside it
+    far_neighbour_weight: float = 0.2  # ...and to the turns two away (0.15-0.3 measured flat)
     explain: bool = False  # each hit says where its score came from
     memory_route: bool = True  # hybrid: also the messages facts memories cite (recall_routes.py)
 
@@ -115,10 +116,13 @@ class Recaller:
             s.score = s.base
         if options.neighbour_weight and scored:
             adjacent = self.store.messages.adjacent(list(scored))
+            if options.far_neighbour_weight:  # the neighbours' own neighbours too
+                near = {n for pair in adjacent.values() for n in pair if n is not None and n not in adjacent}
+                adjacent.update(self.store.messages.adjacent(sorted(near)))
             # the turns that have every content word of the query: no neighbour's share
             # may lift a turn without them above these (memcli/scoring.py)
             complete = self.store.keyword.matching_all(query_terms(query), [r for r, _ in keyword])
-            spread(scored, adjacent, options.neighbour_weight, complete)
+            spread(scored, adjacent, options.neighbour_weight, complete, options.far_neighbour_weight)
         top = max((s.score for s in scored.values()), default=1.0) or 1.0
         # scores are relative to the query's best match (1.0)
         ranked = sorted(((rowid, s.score / top) for rowid, s in scored.items()), key=lambda kv: -kv[1])

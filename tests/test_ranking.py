@@ -116,3 +116,33 @@ def test_property_hybrid_mode(tmp_path_factory, embedder, turns, words):
         result = mem.recall(" ".join(words), resource_id="r", top_k=50, message_range=0, explain=True)
         assert result.mode == "hybrid"
     _check_property([h.to_dict() for h in result.hits], words)
+
+
+def test_a_match_lends_its_neighbours_and_the_turns_two_away_a_share(cli):
+    """0.3 of a turn's score to the turns beside it, 0.2 to those two away, none further."""
+    with Memory() as mem:
+        for text in ("one two", "three four", "the cello concert", "five six", "seven eight", "nine ten"):
+            mem.add_message(text, "t", "alice", embed=False)
+    hits = cli(
+        "recall",
+        "cello",
+        "-r",
+        "alice",
+        "--mode",
+        "keyword",
+        "-k",
+        "9",
+        "--message-range",
+        "0",
+        "--json",
+        "--explain",
+    ).json()
+    shares = {h["content"]: round(h["explain"]["neighbour"], 6) for h in hits}
+    assert hits[0]["content"] == "the cello concert"
+    assert shares == {
+        "the cello concert": 0.0,
+        "three four": 0.3,
+        "five six": 0.3,
+        "one two": 0.2,
+        "seven eight": 0.2,
+    }
