@@ -80,14 +80,16 @@ class KeywordIndex(Table):
         most = self.conn.execute("SELECT coalesce(max(rowid), 0) FROM messages").fetchone()[0]
         if most <= COMMON_TERM_MESSAGES:  # no term can be that common: skip the counts
             return set()
-        clause, params = where_clause(scope)
+        scoped = scope.resource_id is not None or scope.thread_id is not None
+        if scoped and ScopedBM25(self.conn, self._scope_totals).size(scope) <= COMMON_TERM_MESSAGES:
+            return set()
+        # counted through FTS5's resource prefilter alone: a threshold, not a score
         return {
             t
             for t in terms
             if self.conn.execute(
-                "SELECT count(*) FROM (SELECT 1 FROM messages_fts CROSS JOIN messages m ON m.rowid = messages_fts.rowid "
-                f"WHERE messages_fts MATCH ? AND {clause} LIMIT ?)",
-                [fts_query([t], scope.resource_id), *params, COMMON_TERM_MESSAGES + 1],
+                "SELECT count(*) FROM (SELECT 1 FROM messages_fts WHERE messages_fts MATCH ? LIMIT ?)",
+                [fts_query([t], scope.resource_id), COMMON_TERM_MESSAGES + 1],
             ).fetchone()[0]
             > COMMON_TERM_MESSAGES
         }
