@@ -8,8 +8,8 @@ alone, and only memories sharing a content word with the query are returned.
 import math
 from datetime import UTC, datetime
 
-from memcli.recall import query_terms
 from memcli.store.memories import MemoryVersion
+from memcli.terms import query_terms
 from memcli.timefmt import parse
 
 KEYWORD_WEIGHT = 0.3  # the rest is the cosine similarity
