@@ -51,7 +51,7 @@ class KeywordQuery:
 class KeywordIndex(Table):
     def __init__(self, connections):
         super().__init__(connections)
-        self._scope_totals: dict = {}  # see keyword_scope.ScopedBM25
+        self._scopes: dict = {}  # each scope's rows, kept by keyword_scope.ScopedBM25
 
     def search(self, terms: list[str], filters: Filters, k: int) -> list[tuple[int, float]]:
         """(message rowid, BM25 score where higher is better), best first.
@@ -81,7 +81,7 @@ class KeywordIndex(Table):
         if most <= COMMON_TERM_MESSAGES:  # no term can be that common: skip the counts
             return set()
         scoped = scope.resource_id is not None or scope.thread_id is not None
-        if scoped and ScopedBM25(self.conn, self._scope_totals).size(scope) <= COMMON_TERM_MESSAGES:
+        if scoped and ScopedBM25(self.conn, self._scopes).size(scope) <= COMMON_TERM_MESSAGES:
             return set()
         # counted through FTS5's resource prefilter alone: a threshold, not a score
         return {
@@ -97,7 +97,7 @@ class KeywordIndex(Table):
     def _ranked(self, match: KeywordQuery, filters: Filters, k: int) -> list[tuple[int, float]]:
         if match.scope.resource_id is not None or match.scope.thread_id is not None:
             per_term = {t: match.fts([t]) for t in match.terms}
-            return ScopedBM25(self.conn, self._scope_totals).rank(per_term, match.joiner, filters, k)
+            return ScopedBM25(self.conn, self._scopes).rank(per_term, match.joiner, filters, k)
         clause, params = where_clause(filters)
         rows = self.conn.execute(
             f"SELECT m.rowid, -{_RANK} AS score FROM messages_fts "
