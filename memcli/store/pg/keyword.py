@@ -9,14 +9,11 @@ so another user's writes never move its ranking; a search over every resource
 sums them.
 """
 
-import math
-
 from memcli.records import Filters
 from memcli.store import keyword
 from memcli.store.filters import where_clause
 from memcli.store.keyword import KeywordIndex
-
-K1, B = 1.2, 0.75  # FTS5's bm25() constants
+from memcli.store.keyword_scope import K1, B, idf
 
 
 def _quoted(lexeme: str) -> str:
@@ -98,18 +95,17 @@ class PgKeywordIndex(KeywordIndex):
 
     def _query(self, terms: list[str], scope: Filters, joiner: str = "OR") -> PgQuery | None:  # type: ignore[override]
         total, average = self._totals(scope)
-        phrases, idf = [], {}
+        phrases, weights = [], {}
         for lexemes in self._lexemes(terms, scope).values():
             if not lexemes:  # nothing the parser keeps (punctuation, underscores)
                 continue
             phrases.append("(" + _phrase([(lex, pos) for lex, pos, _ in lexemes]) + ")")
             for lexeme, _, docs in lexemes:
-                # FTS5: log((N - n + 0.5) / (n + 0.5)), never below a tiny positive weight
-                # (the two counts are read apart: a writer in between may make docs > total)
-                idf[lexeme] = max(math.log(max(total - docs + 0.5, 1e-9) / (docs + 0.5)), 1e-6)
+                # the two counts are read apart: a writer in between may make docs > total
+                weights[lexeme] = idf(total, docs)
         if not phrases:
             return None
-        return PgQuery((" | " if joiner == "OR" else " & ").join(phrases), idf, average)
+        return PgQuery((" | " if joiner == "OR" else " & ").join(phrases), weights, average)
 
     def _ranked(self, match: PgQuery | None, filters: Filters, k: int) -> list[tuple[int, float]]:  # type: ignore[override]
         if match is None:
