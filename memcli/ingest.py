@@ -15,6 +15,7 @@ from memcli import tokens
 from memcli.errors import EmbeddingUnavailable, InputError, OwnershipError
 from memcli.io.jsonl import message_from_obj, read_lines
 from memcli.records import Message, Thread
+from memcli.store.interface import partly_indexed
 from memcli.store.vectors import VECTORS_INCOMPLETE, ModelMismatch
 
 IMPORT_BATCH = 512
@@ -29,6 +30,18 @@ class WriteSummary:
     embedded: int = 0  # messages that got vectors
     threads_created: int = 0
     notices: list[str] = field(default_factory=list)
+    long_messages: int = 0  # messages longer than the store's keyword index covers
+
+    def note_long(self, batch: list[Message], limit: int | None) -> None:
+        """Say so when messages are longer than the keyword index covers: one line per write,
+        however many batches it took."""
+        count = sum(len(m.content) > limit for m in batch) if limit is not None else 0
+        if not count or limit is None:
+            return
+        if self.long_messages:
+            self.notices.remove(partly_indexed(self.long_messages, limit))
+        self.long_messages += count
+        self.notices.append(partly_indexed(self.long_messages, limit))
 
     def to_dict(self) -> dict:
         return {
@@ -114,6 +127,7 @@ class Ingest:
                     raise OwnershipError(m.thread_id, owner, m.resource_id)
             written, unchanged = self.store.messages.upsert_many(batch)
             summary.written += len(written)
+            summary.note_long(batch, self.store.keyword_indexed_chars)
             summary.unchanged += unchanged
             if later:
                 self.store.vectors.mark_pending(written)

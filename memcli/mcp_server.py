@@ -127,7 +127,9 @@ def build_server(memory: Memory):
             Literal["user", "assistant", "system", "tool"], Field(description="Who said it.")
         ] = "user",
     ) -> dict[str, Any]:
-        return memory.add_message(content, thread_id, resource_for(resource_id), role=role).to_dict()
+        notices: list[str] = []
+        saved = memory.add_message(content, thread_id, resource_for(resource_id), role=role, notices=notices)
+        return saved.to_dict() | ({"notices": notices} if notices else {})
 
     @tool(True, description="Read the working memory (a short profile) of a user, or of one thread.")
     def working_memory_get(resource_id: ResourceArg = None, thread_id: ThreadArg = None) -> str:

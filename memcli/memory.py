@@ -312,9 +312,11 @@ class Memory(
         role: str = "user",
         metadata: dict[str, Any] | None = None,
         embed: bool | str = True,
+        notices: list[str] | None = None,
     ) -> Message:
         """Save one message (creating the thread on first use) and return it.
         embed: True (now), "later" (by the next command that loads the model), False.
+        notices, if given, hears what the write could not do in full (see WriteSummary).
 
         Without resource_id, an existing thread keeps its owner unless a
         resource is configured (then that one must own it)."""
@@ -326,7 +328,9 @@ class Memory(
             thread_id=thread_id,
             resource_id=owner,
         )
-        self.save_messages([message], embed=embed)
+        summary = self.save_messages([message], embed=embed)
+        if notices is not None:
+            notices += summary.notices
         return message
 
     def save_messages(self, messages: Iterable[Message | dict], *, embed: bool | str = True) -> WriteSummary:

@@ -32,17 +32,22 @@ def test_diacritics_match_both_ways(cli):
     assert _ids(cli, "cafe angstrom", 1) == ["cafe"]
 
 
-def test_a_message_longer_than_a_tsvector_holds_is_stored_whole_and_found(cli):
-    """PostgreSQL refuses a tsvector over 1 MB; the message is kept in full and found by
-    a word near its start."""
+def test_a_message_longer_than_a_tsvector_holds_is_stored_whole_and_found(cli, backend):
+    """PostgreSQL refuses a tsvector over 1 MB; the message is kept in full, found by
+    a word near its start, and the writer is told what keyword search covers of it."""
     long = "needle " + " ".join(f"w{i}x{i * 7919 % 100003}" for i in range(200_000))
     assert len(long.encode()) > 2_000_000
-    row = {"id": "long", "content": long, "thread_id": "t", "resource_id": "r"}
-    r = cli("import", "-", "--no-embed", input=json.dumps(row) + "\n")
+    rows = [{"id": f"long{i}", "content": long, "thread_id": "t", "resource_id": "r"} for i in range(2)]
+    r = cli("import", "-", "--no-embed", input="".join(json.dumps(row) + "\n" for row in rows))
     assert r.code == 0, r.err
-    assert _ids(cli, "needle", 1) == ["long"]
+    told = "2 messages longer than 100,000 characters: keyword search covers the first 100,000"
+    assert (told in r.err) == (backend == "postgresql"), r.err
+    assert _ids(cli, "needle", 2) == ["long0", "long1"]
     r = cli("export", "-t", "t")
     assert r.code == 0 and json.loads(r.out.splitlines()[0])["content"] == long
+    r = cli("add", long, "-t", "t", "-r", "r")
+    assert r.code == 0, r.err
+    assert ("1 message longer than 100,000 characters" in r.err) == (backend == "postgresql"), r.err
 
 
 _WORDS = "garden piano tokyo budget hiking coffee deadline sister python recipe marathon tax".split()

@@ -86,6 +86,22 @@ def _first_hit(cli, db):
     return cli("--db", db, "recall", "moving abroad", "-r", "alice", "-k", "3", "--json").json()[0]["content"]
 
 
+def test_a_copy_says_what_postgresql_indexes_less_of(cli, pg, tmp_path):
+    """SQLite's FTS5 indexes a 150,000-character message whole, PostgreSQL its first 100,000:
+    the copy keeps it whole and says so; the copy back to SQLite has nothing to say."""
+    src, back = tmp_path / "src.db", tmp_path / "back.db"
+    long = "start " + "word " * 30_000
+    for i, text in enumerate([long, "short", long]):
+        assert cli("--db", src, "add", text, "-t", "t", "-r", "alice", "--no-embed").code == 0
+    r = cli("db", "copy", src, pg, "--json")
+    assert r.code == 0, r.err
+    told = "2 messages longer than 100,000 characters: keyword search covers the first 100,000"
+    assert r.json()["notices"] == [r.err.split("warning: ", 1)[1].strip()] and told in r.err
+    r = cli("db", "copy", pg, back, "--json")
+    assert r.code == 0 and r.json()["notices"] == [] and "warning" not in r.err
+    assert _archive(cli, src) == _archive(cli, pg) == _archive(cli, back)
+
+
 def test_copy_refuses_a_database_that_holds_memory(cli, pg, tmp_path):
     src = tmp_path / "src.db"
     cli("--db", src, "add", "one", "-t", "t", "-r", "alice", "--no-embed")

@@ -136,8 +136,9 @@ class MaintenanceAPI(MemoryCore):
             dest = open_store(database.Target(writing, dest_target.scheme), self._notice)
             try:
                 timings: dict = {}
+                notices: list[str] = []
                 started = time.perf_counter()
-                tables = copy_store(self.store, dest, progress, stage, timings)
+                tables = copy_store(self.store, dest, progress, stage, timings, notices)
                 timings["total_s"] = round(time.perf_counter() - started, 2)
             finally:
                 dest.close()
@@ -152,6 +153,7 @@ class MaintenanceAPI(MemoryCore):
             "target": database.shown(target),
             "tables": tables,
             "seconds": timings,
+            "notices": notices,
         }
 
     def optimize(self) -> None:

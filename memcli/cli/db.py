@@ -76,6 +76,8 @@ def copy(
         raise InputError(f"no such database file: {source}")  # opening it would create an empty one
     with Memory(source, notice=output.notice) as mem, output.progress("copying") as bar:
         result = mem.copy_to(target, progress=bar, stage=output.notice)
+    for line in result["notices"]:
+        output.warn(line)
     if as_json:
         output.write_json(result)
     else:

@@ -45,6 +45,7 @@ def add(
     if role not in ROLES:
         raise UsageError(f"--role takes one of {', '.join(ROLES)}")
     content = read_text_arg(text)
+    notices: list[str] = []
     with open_memory() as mem:
         message = mem.add_message(
             content,
@@ -55,7 +56,10 @@ def add(
             # the vector is made by the next command that loads the model anyway
             # (recall, ask, import, embed): loading it here cost 1.3 s per add
             embed=False if no_embed else "later",
+            notices=notices,
         )
+    for line in notices:
+        output.warn(line)
     if as_json:
         output.write_json(message.to_dict())
     else:

@@ -10,6 +10,7 @@ import hashlib
 import json
 
 from memcli.errors import InputError, StoreError
+from memcli.store.interface import partly_indexed
 from memcli.store.vectors import ChunkVector
 
 BATCH = 5000
@@ -113,10 +114,13 @@ def _check_empty(dst) -> None:
         raise InputError(f"{dst.path} already holds memory; copy into a new, empty database")
 
 
-def copy_store(src, dst, progress=None, stage=None, timings: dict | None = None) -> dict:
+def copy_store(
+    src, dst, progress=None, stage=None, timings: dict | None = None, notices: list[str] | None = None
+) -> dict:
     """Copy everything in src into the empty dst; returns the verified fingerprint.
     stage(text) hears when a long step after the rows starts (an index build); timings
-    gets the seconds of the rows, the index and the check."""
+    gets the seconds of the rows, the index and the check; notices, what dst indexes
+    less of than src did."""
     import time
 
     _check_empty(dst)
@@ -131,11 +135,14 @@ def copy_store(src, dst, progress=None, stage=None, timings: dict | None = None)
         model = src.vectors.model() if src.vectors.exists() else None
         if model:
             dst.vectors.ensure(*model)
+        limit, longer = dst.keyword_indexed_chars, 0
         with dst.bulk_load(stage):  # PostgreSQL: keyword and vector indexes built once, after
             done = 0
             for page in _pages(src, "messages", "rowid", "rowid"):
                 messages = src.messages.by_rowids([r[0] for r in page])
                 dst.messages.insert_with_rowids([messages[r[0]] for r in page])
+                if limit is not None:
+                    longer += sum(len(m.content) > limit for m in messages.values())
                 if model:
                     owner = {m.rowid: m.resource_id for m in messages.values()}
                     dst.vectors.add(
@@ -162,4 +169,6 @@ def copy_store(src, dst, progress=None, stage=None, timings: dict | None = None)
         if expected != got:
             differ = ", ".join(t for t in expected if expected[t] != got.get(t))
             raise StoreError(f"the copy does not match its source ({differ}); nothing was written")
+    if longer and limit is not None and notices is not None:
+        notices.append(partly_indexed(longer, limit))
     return expected

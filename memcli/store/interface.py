@@ -25,10 +25,19 @@ if TYPE_CHECKING:
     from memcli.store.working_memory import WorkingMemoryTable
 
 
+def partly_indexed(count: int, limit: int) -> str:
+    """What a writer is told when `count` messages are longer than the keyword index covers."""
+    return (
+        f"{count:,} message{'s' if count != 1 else ''} longer than {limit:,} characters: keyword search "
+        f"covers the first {limit:,} of each (the whole text is stored, and recall by meaning reads all of it)"
+    )
+
+
 class StoreBackend(Protocol):
     backend: str  # "sqlite", "postgresql"
     path: Path | str  # as shown to people (a URL without its password)
     nul_refused: str | None  # why text with NUL cannot be stored, where it cannot
+    keyword_indexed_chars: int | None  # keyword search covers a message's first N characters (None: all)
     threads: ThreadTable
     messages: MessageTable
     vectors: VectorIndex

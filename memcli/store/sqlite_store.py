@@ -19,6 +19,7 @@ from memcli.store.working_memory import WorkingMemoryTable
 class Store:
     backend = "sqlite"
     nul_refused: str | None = None  # why text with NUL cannot be stored, where it cannot
+    keyword_indexed_chars: int | None = None  # FTS5 indexes a message whole
 
     def __init__(self, path: Path | str, notice=None):
         check_is_memcli_file(path)  # before Path(), which would fold a URL's '//'

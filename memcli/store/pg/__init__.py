@@ -16,6 +16,7 @@ from memcli import database
 from memcli.store.observations import ObservationTable
 from memcli.store.pg import connection as pg
 from memcli.store.pg.keyword import PgKeywordIndex
+from memcli.store.pg.keyword_text import INDEXED_CHARS
 from memcli.store.pg.parallel_writes import RESOURCE_LOCKS, resource_lock_keys
 from memcli.store.pg.schema import STEPS, WRITE_LOCK, applied, ensure_schema
 from memcli.store.pg.tables import PgMemoryTable, PgMessageTable, PgThreadTable
@@ -27,6 +28,7 @@ from memcli.store.working_memory import WorkingMemoryTable
 class PgStore(Store):
     backend = "postgresql"
     nul_refused: str | None = pg.NUL_REFUSED
+    keyword_indexed_chars: int | None = INDEXED_CHARS  # a tsvector cannot exceed 1 MB
 
     def __init__(self, url: str, notice=None, read_url: str | None = None):
         pg.modules()  # one line naming the extra to install, before anything else
