@@ -15,7 +15,7 @@ from memcli import tokens
 from memcli.errors import EmbeddingUnavailable, InputError, OwnershipError
 from memcli.io.jsonl import message_from_obj, read_lines
 from memcli.records import Message, Thread
-from memcli.store.interface import partly_indexed
+from memcli.store.indexed_text import partly_indexed
 from memcli.store.vectors import VECTORS_INCOMPLETE, ModelMismatch
 
 IMPORT_BATCH = 512

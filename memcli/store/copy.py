@@ -10,7 +10,7 @@ import hashlib
 import json
 
 from memcli.errors import InputError, StoreError
-from memcli.store.interface import partly_indexed
+from memcli.store.indexed_text import partly_indexed
 from memcli.store.vectors import ChunkVector
 
 BATCH = 5000

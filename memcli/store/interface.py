@@ -25,14 +25,6 @@ if TYPE_CHECKING:
     from memcli.store.working_memory import WorkingMemoryTable
 
 
-def partly_indexed(count: int, limit: int) -> str:
-    """What a writer is told when `count` messages are longer than the keyword index covers."""
-    return (
-        f"{count:,} message{'s' if count != 1 else ''} longer than {limit:,} characters: keyword search "
-        f"covers the first {limit:,} of each (the whole text is stored, and recall by meaning reads all of it)"
-    )
-
-
 class StoreBackend(Protocol):
     backend: str  # "sqlite", "postgresql"
     path: Path | str  # as shown to people (a URL without its password)
