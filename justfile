@@ -37,10 +37,10 @@ bench-full:
     {{venv}}/python bench/batch_recall.py
     {{venv}}/python bench/clone_speed.py
 
-# PostgreSQL against SQLite (a private server): LoCoMo recall, latency at 100k and 1M, 1/4/16 writers
+# PostgreSQL against SQLite (a private server): LoCoMo recall, latency and db copy at 100k and 1M over 100 resources, 1/4/16 writers
 bench-postgres:
     {{venv}}/pip install -q -e '.[bench]'
-    {{venv}}/python bench/postgres.py --locomo --sizes 100000,1000000 --writers 1,4,16
+    {{venv}}/python bench/postgres.py --locomo --sizes 100000,1000000 --resources 100 --writers 1,4,16
 
 # Regenerate shell completions in completions/
 completions:
