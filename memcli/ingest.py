@@ -15,7 +15,7 @@ from memcli import tokens
 from memcli.errors import EmbeddingUnavailable, InputError, OwnershipError
 from memcli.io.jsonl import message_from_obj, read_lines
 from memcli.records import Message, Thread
-from memcli.store.indexed_text import partly_indexed
+from memcli.store.indexed_text import longer_than_indexed, partly_indexed
 from memcli.store.vectors import VECTORS_INCOMPLETE, ModelMismatch
 
 IMPORT_BATCH = 512
@@ -35,7 +35,7 @@ class WriteSummary:
     def note_long(self, batch: list[Message], limit: int | None) -> None:
         """Say so when messages are longer than the keyword index covers: one line per write,
         however many batches it took."""
-        count = sum(len(m.content) > limit for m in batch) if limit is not None else 0
+        count = longer_than_indexed(batch, limit)
         if not count or limit is None:
             return
         if self.long_messages:

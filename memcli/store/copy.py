@@ -10,7 +10,7 @@ import hashlib
 import json
 
 from memcli.errors import InputError, StoreError
-from memcli.store.indexed_text import partly_indexed
+from memcli.store.indexed_text import longer_than_indexed, partly_indexed
 from memcli.store.vectors import ChunkVector
 
 BATCH = 5000
@@ -141,8 +141,7 @@ def copy_store(
             for page in _pages(src, "messages", "rowid", "rowid"):
                 messages = src.messages.by_rowids([r[0] for r in page])
                 dst.messages.insert_with_rowids([messages[r[0]] for r in page])
-                if limit is not None:
-                    longer += sum(len(m.content) > limit for m in messages.values())
+                longer += longer_than_indexed(messages.values(), limit)
                 if model:
                     owner = {m.rowid: m.resource_id for m in messages.values()}
                     dst.vectors.add(

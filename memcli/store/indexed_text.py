@@ -6,6 +6,11 @@ the store). The whole text is stored either way.
 """
 
 
+def longer_than_indexed(messages, limit: int | None) -> int:
+    """How many of these messages are longer than a keyword index covering `limit` characters."""
+    return sum(len(m.content) > limit for m in messages) if limit is not None else 0
+
+
 def partly_indexed(count: int, limit: int) -> str:
     """What a writer is told when `count` messages are longer than the keyword index covers."""
     return (
