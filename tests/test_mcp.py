@@ -183,3 +183,24 @@ def test_tools_describe_themselves_and_fail_like_the_cli(cli, tmp_path):
 
     asyncio.run(run())
     assert "Traceback" not in (tmp_path / "server.err").read_text()
+
+
+def test_remember_says_what_keyword_search_covers_of_a_long_message(cli, backend, local_model):
+    """PostgreSQL's keyword index covers a message's first 100,000 characters: the agent is
+    told, as `add` tells a person; SQLite indexes it whole and says nothing."""
+    long = "start " + "word " * 30_000
+
+    async def body(session):
+        saved = await session.call_tool(
+            "remember", {"content": long, "thread_id": "t", "resource_id": "alice"}
+        )
+        assert not saved.is_error, _text(saved)
+        return json.loads(_text(saved))
+
+    saved = asyncio.run(_session_run(dict(os.environ), body))
+    assert saved["content"] == long
+    told = [
+        "1 message longer than 100,000 characters: keyword search covers the first 100,000 of each "
+        "(the whole text is stored, and recall by meaning reads all of it)"
+    ]
+    assert saved.get("notices") == (told if backend == "postgresql" else None)

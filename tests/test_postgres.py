@@ -91,7 +91,7 @@ def test_a_copy_says_what_postgresql_indexes_less_of(cli, pg, tmp_path):
     the copy keeps it whole and says so; the copy back to SQLite has nothing to say."""
     src, back = tmp_path / "src.db", tmp_path / "back.db"
     long = "start " + "word " * 30_000
-    for i, text in enumerate([long, "short", long]):
+    for text in (long, "short", long):
         assert cli("--db", src, "add", text, "-t", "t", "-r", "alice", "--no-embed").code == 0
     r = cli("db", "copy", src, pg, "--json")
     assert r.code == 0, r.err
